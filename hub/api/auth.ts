@@ -1,0 +1,43 @@
+/**
+ * Bearer-token authentication and the role/municipality guard used by every route.
+ */
+import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { can, type Permission, type Principal, servesTenant } from '../core/access.ts';
+import type { HubContext } from '../context.ts';
+import { forbidden, unauthorized } from './errors.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export function installAuth(app: FastifyInstance, ctx: HubContext): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (req) => {
+    const header = req.headers.authorization;
+    if (!header) return;
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (m?.[1]) req.principal = ctx.users.principalForToken(m[1], ctx.now());
+  });
+}
+
+/** A preHandler that requires a signed-in user with `permission`. */
+export function requires(permission: Permission): preHandlerAsyncHookHandler {
+  return async (req) => {
+    const p = req.principal;
+    if (!p) throw unauthorized();
+    if (!can(p, permission)) throw forbidden(`role ${p.role} may not do this (${permission})`);
+  };
+}
+
+/** The signed-in user; only call behind `requires`. */
+export function principalOf(req: FastifyRequest): Principal {
+  if (!req.principal) throw unauthorized();
+  return req.principal;
+}
+
+/** Throws 403 unless the user serves the municipality. */
+export function assertServes(p: Principal, tenantId: string): void {
+  if (!servesTenant(p, tenantId)) throw forbidden(`you do not serve municipality ${tenantId}`);
+}

@@ -1,0 +1,113 @@
+import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import { type Principal, servesAllTenants, servesTenant } from '../../core/access.ts';
+import { AnyDeviceEventSchema, type DeviceEvent } from '../../core/events.ts';
+import { type Device, DeviceSchema, NewDeviceSchema, TenantId } from '../../core/model.ts';
+import type { HubContext } from '../../context.ts';
+import { eventFromTelemetry } from '../../timeseries/measurements.ts';
+import { assertServes, principalOf, requires } from '../auth.ts';
+import { badRequest, conflict, notFound } from '../errors.ts';
+
+// InfluxDB stores times up to the year 2262.
+const FAR_FUTURE = new Date(Date.UTC(2200, 0, 1));
+const DeviceParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+const StoredEventSchema = Type.Object({
+  receivedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the hub took it; null for telemetry read from time series' }),
+  event: AnyDeviceEventSchema,
+});
+
+export const deviceRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
+  /** The device if it exists and the user serves its municipality; 404 otherwise. */
+  function visibleDevice(p: Principal, id: string): Device {
+    const d = ctx.devices.get(id);
+    if (!d || !servesTenant(p, d.tenantId)) throw notFound('device');
+    return d;
+  }
+
+  app.post('/api/devices', {
+    preHandler: requires('devices:write'),
+    schema: {
+      tags: ['devices'], summary: 'Register a device and issue its MQTT credentials (the password is shown only here)', security: [{ bearer: [] }],
+      body: NewDeviceSchema,
+      response: {
+        201: Type.Object({
+          id: Type.String(), kind: NewDeviceSchema.properties.kind, tenantId: TenantId,
+          heartbeatIntervalSeconds: Type.Integer(),
+          mqtt: Type.Object({ username: Type.String(), password: Type.String() }),
+        }),
+      },
+    },
+  }, async (req, reply) => {
+    const p = principalOf(req);
+    const b = req.body;
+    assertServes(p, b.tenantId);
+    if (!ctx.tenants.get(b.tenantId)) throw badRequest(`body/tenantId: unknown municipality ${b.tenantId}`);
+    if (b.residentId !== undefined) {
+      const r = ctx.residents.get(b.residentId);
+      if (!r || r.tenantId !== b.tenantId) throw badRequest(`body/residentId: no resident ${b.residentId} in municipality ${b.tenantId}`);
+    }
+    const created = ctx.devices.create(b, ctx.now());
+    if (!created) throw conflict(`a device with serial ${b.serial} is already registered in ${b.tenantId}`);
+    const d = created.device;
+    ctx.audit.record(p, { action: 'create', targetType: 'device', targetId: d.id, tenantId: d.tenantId }, ctx.now());
+    return reply.status(201).send({
+      id: d.id, kind: d.kind, tenantId: d.tenantId, heartbeatIntervalSeconds: d.heartbeatIntervalSeconds,
+      mqtt: { username: d.id, password: created.password },
+    });
+  });
+
+  app.get('/api/devices', {
+    preHandler: requires('devices:read'),
+    schema: {
+      tags: ['devices'], summary: 'Devices and their health, in the municipalities you serve', security: [{ bearer: [] }],
+      querystring: Type.Object({
+        tenantId: Type.Optional(TenantId),
+        includeDecommissioned: Type.Optional(Type.Boolean({ default: false })),
+      }),
+      response: { 200: Type.Array(DeviceSchema) },
+    },
+  }, async (req) => {
+    const p = principalOf(req);
+    if (req.query.tenantId) assertServes(p, req.query.tenantId);
+    const scope = req.query.tenantId ? [req.query.tenantId] : servesAllTenants(p) ? 'all' : p.tenantIds;
+    return ctx.devices.list(scope, { includeDecommissioned: req.query.includeDecommissioned ?? false });
+  });
+
+  app.get('/api/devices/:id', {
+    preHandler: requires('devices:read'),
+    schema: { tags: ['devices'], summary: 'One device: online, last seen, battery, signal, rejected payloads', security: [{ bearer: [] }], params: DeviceParams, response: { 200: DeviceSchema } },
+  }, async (req) => visibleDevice(principalOf(req), req.params.id));
+
+  app.delete('/api/devices/:id', {
+    preHandler: requires('devices:write'),
+    schema: { tags: ['devices'], summary: 'Decommission a device: its credentials stop working and it is disconnected at once', security: [{ bearer: [] }], params: DeviceParams, response: { 200: DeviceSchema } },
+  }, async (req) => {
+    const p = principalOf(req);
+    const d = visibleDevice(p, req.params.id);
+    const now = ctx.now();
+    if (!ctx.devices.decommission(d.id, now)) throw conflict(`device ${d.id} is already decommissioned`);
+    ctx.audit.record(p, { action: 'decommission', targetType: 'device', targetId: d.id, tenantId: d.tenantId }, now);
+    ctx.bus.emit('device.decommissioned', { deviceId: d.id, at: now }, (err) => req.log.error({ err }, 'decommission listener failed'));
+    return ctx.devices.get(d.id) as Device;
+  });
+
+  app.get('/api/devices/:id/events', {
+    preHandler: requires('events:read'),
+    schema: {
+      tags: ['devices'], summary: 'Events of a device, newest first (care events and telemetry)', security: [{ bearer: [] }],
+      params: DeviceParams,
+      querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }),
+      response: { 200: Type.Array(StoredEventSchema) },
+    },
+  }, async (req) => {
+    const d = visibleDevice(principalOf(req), req.params.id);
+    const limit = req.query.limit;
+    const care = ctx.events.listForDevice(d.id, limit).map((e) => ({ receivedAt: e.receivedAt, event: e.event }));
+    const telemetry = (await ctx.timeseries.query({
+      measurement: 'device_telemetry', tags: { device: d.id }, from: new Date(0), to: FAR_FUTURE, order: 'desc', limit,
+    })).map((pt) => ({ receivedAt: null, event: eventFromTelemetry(pt) as DeviceEvent }));
+    return [...care, ...telemetry]
+      .sort((a, b) => Date.parse(b.event.ts) - Date.parse(a.event.ts))
+      .slice(0, limit);
+  });
+};

@@ -1,0 +1,51 @@
+import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import { verifyPassword } from '../../security/secrets.ts';
+import type { HubContext } from '../../context.ts';
+import { unauthorized } from '../errors.ts';
+import { RoleSchema } from '../../core/model.ts';
+
+const SESSION_TTL_MS = 12 * 3600 * 1000; // one shift, with margin
+
+export const systemRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
+  app.get('/api/health', {
+    schema: {
+      tags: ['system'],
+      summary: 'Liveness and the state of the pipeline',
+      response: {
+        200: Type.Object({
+          status: Type.Literal('ok'),
+          timeseries: Type.Object({ store: Type.String(), pending: Type.Integer() }),
+          connectedDevices: Type.Integer(),
+          ingest: Type.Record(Type.String(), Type.Integer()),
+        }),
+      },
+    },
+  }, async () => ({
+    status: 'ok' as const,
+    timeseries: { store: ctx.timeseries.name, pending: ctx.timeseries.pending() },
+    connectedDevices: ctx.connectedDevices(),
+    ingest: { ...ctx.ingest.counters },
+  }));
+
+  app.post('/api/auth/login', {
+    schema: {
+      tags: ['auth'],
+      summary: 'Sign in; returns a bearer token',
+      body: Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+      response: {
+        200: Type.Object({
+          token: Type.String(),
+          expiresAt: Type.String({ format: 'date-time' }),
+          user: Type.Object({ username: Type.String(), role: RoleSchema, tenantIds: Type.Array(Type.String()) }),
+        }),
+      },
+    },
+  }, async (req) => {
+    const u = ctx.users.byUsername(req.body.username);
+    // Same answer, and a password check either way, whether or not the user exists.
+    const ok = await verifyPassword(req.body.password, u?.password_hash ?? 'scrypt$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');
+    if (!u || !ok) throw unauthorized('wrong username or password');
+    const s = ctx.users.openSession(u.id, ctx.now(), SESSION_TTL_MS);
+    return { token: s.token, expiresAt: s.expiresAt.toISOString(), user: { username: u.username, role: u.role, tenantIds: u.tenantIds } };
+  });
+};

@@ -1,0 +1,42 @@
+/**
+ * The HTTP API as one fastify instance with every area registered; listening is the caller's
+ * business, so tests build the same app and listen on port 0.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { HubContext } from '../context.ts';
+import { installAuth } from './auth.ts';
+import { formatValidationErrors, installErrorHandler } from './errors.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { deviceRoutes } from './routes/devices.ts';
+import { residentRoutes } from './routes/residents.ts';
+import { systemRoutes } from './routes/system.ts';
+
+export async function buildApi(ctx: HubContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log.child({ part: 'api' }) as FastifyBaseLogger,
+    // Requests are not logged one by one; refusals and failures are (errors.ts).
+    logController: new LogController({ disableRequestLogging: true }),
+    schemaErrorFormatter: formatValidationErrors,
+    bodyLimit: 256 * 1024,
+    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Velferdsteknologi event hub', description: 'Devices, residents, events and alarms of welfare technology', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  installErrorHandler(app);
+  installAuth(app, ctx);
+  await app.register(systemRoutes(ctx));
+  await app.register(adminRoutes(ctx));
+  await app.register(residentRoutes(ctx));
+  await app.register(deviceRoutes(ctx));
+  return app;
+}

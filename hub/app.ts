@@ -1,0 +1,115 @@
+/**
+ * The composition root: builds every part of the hub from a validated Config and a logger,
+ * wires them together and starts listening. `main.ts` calls it for `npm start`; tests call it
+ * with their own temporary directory and port 0.
+ */
+import type { Logger } from 'pino';
+import { type Broker, startBroker } from '../broker/broker.ts';
+import { buildApi } from './api/server.ts';
+import { EventBus } from './bus.ts';
+import type { Config } from './config.ts';
+import type { HubContext } from './context.ts';
+import { Ingest } from './ingest/ingest.ts';
+import { hashPassword, randomToken } from './security/secrets.ts';
+import { AuditLog } from './store/audit.ts';
+import { openDatabase } from './store/db.ts';
+import { DeviceStore } from './store/devices.ts';
+import { EventStore } from './store/events.ts';
+import { ResidentStore } from './store/residents.ts';
+import { TenantStore } from './store/tenants.ts';
+import { UserStore } from './store/users.ts';
+import { GroupCommitWriter } from './store/writer.ts';
+import { EmbeddedTimeSeries } from './timeseries/embedded.ts';
+import { InfluxTimeSeries } from './timeseries/influx.ts';
+import type { TimeSeriesStore } from './timeseries/types.ts';
+import { TimeSeriesWriter } from './timeseries/writer.ts';
+
+export type RunningHub = {
+  mqttPort: number;
+  httpPort: number;
+  ctx: HubContext;
+  broker: Broker;
+  /** Set only when the admin password was generated on this start. */
+  generatedAdminPassword: string | null;
+  close(): Promise<void>;
+};
+
+export async function startHub(config: Config, log: Logger, now: () => Date = () => new Date()): Promise<RunningHub> {
+  const db = openDatabase(config.dataDir);
+  const writer = new GroupCommitWriter(db);
+  const timeseries: TimeSeriesStore = config.influx
+    ? new InfluxTimeSeries({ ...config.influx, dataDir: config.dataDir, logger: log.child({ part: 'timeseries' }) })
+    : new EmbeddedTimeSeries(config.dataDir);
+  const series = new TimeSeriesWriter(timeseries, log.child({ part: 'timeseries' }));
+  const bus = new EventBus();
+  const devices = new DeviceStore(db);
+  const events = new EventStore(db);
+  const ingest = new Ingest({ devices, events, writer, series, bus, log: log.child({ part: 'ingest' }), now });
+
+  // Nobody is connected to a broker that has just started.
+  db.prepare('UPDATE devices SET online = 0 WHERE online = 1').run();
+
+  let broker: Broker | null = null;
+  const ctx: HubContext = {
+    log, now, db, writer, devices, events, ingest, bus, timeseries, series,
+    tenants: new TenantStore(db),
+    users: new UserStore(db),
+    residents: new ResidentStore(db),
+    audit: new AuditLog(db),
+    connectedDevices: () => broker?.connectedDevices() ?? 0,
+  };
+
+  const generatedAdminPassword = await ensureAdmin(ctx, config.adminPassword);
+
+  broker = await startBroker({
+    log: log.child({ part: 'broker' }),
+    port: config.mqttPort,
+    host: config.host,
+    gateway: {
+      authenticate: (username, password) => devices.authenticate(username, password),
+      receive: (device, channel, payload) => ingest.receive(device, channel, payload),
+      connected: (device) => ingest.connected(device),
+      disconnected: (device) => ingest.disconnected(device),
+    },
+  });
+  const liveBroker = broker;
+  bus.on('broker', 'device.decommissioned', ({ deviceId }) => {
+    const n = liveBroker.disconnectDevice(deviceId);
+    log.info({ deviceId, connections: n }, 'device decommissioned; connections closed');
+  });
+
+  const api = await buildApi(ctx);
+  await api.listen({ port: config.httpPort, host: config.host });
+  const httpPort = (api.server.address() as { port: number }).port;
+  log.info({ port: httpPort, host: config.host, timeseries: timeseries.name }, 'hub: HTTP API listening');
+
+  let closing: Promise<void> | null = null;
+  return {
+    mqttPort: broker.port,
+    httpPort,
+    ctx,
+    broker,
+    generatedAdminPassword,
+    close() {
+      closing ??= (async () => {
+        bus.off('broker');
+        await api.close();
+        await liveBroker.close();
+        writer.flush();
+        await series.close();
+        await timeseries.close();
+        db.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Creates the user `admin` when there is no user at all. Returns the password if it was generated. */
+async function ensureAdmin(ctx: HubContext, configured: string | null): Promise<string | null> {
+  if (ctx.users.count() > 0) return null;
+  const password = configured ?? randomToken(12);
+  ctx.users.create({ username: 'admin', passwordHash: await hashPassword(password), role: 'admin', tenantIds: [] }, ctx.now());
+  ctx.log.info('created the user admin');
+  return configured ? null : password;
+}

@@ -1,0 +1,76 @@
+/**
+ * Configuration from the environment, through a schema, checked once at start.
+ * Only the composition root calls `loadConfig`; every other part receives what it needs.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+
+export const EnvSchema = Type.Object({
+  MQTT_PORT: Type.Optional(Port),
+  HTTP_PORT: Type.Optional(Port),
+  HOST: Type.Optional(Type.String({ minLength: 1 })),
+  DATA_DIR: Type.Optional(Type.String({ minLength: 1 })),
+  INFLUX_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+(/[A-Za-z0-9_-]*)?$' })),
+  INFLUX_BUFFER_MAX_POINTS: Type.Optional(Type.Integer({ minimum: 1000 })),
+  HUB_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
+  LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
+});
+export type Env = Static<typeof EnvSchema>;
+
+export type Config = {
+  mqttPort: number;
+  httpPort: number;
+  host: string;
+  dataDir: string;
+  influx: { url: string; database: string; bufferMaxPoints: number } | null;
+  adminPassword: string | null;
+  logLevel: string;
+};
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const HINTS: Record<string, string> = {
+  INFLUX_URL: 'e.g. http://localhost:8086/velferd (the path names the database)',
+  HUB_ADMIN_PASSWORD: 'at least 8 characters',
+  LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
+};
+
+/** Reads the known variables from `env`; empty strings count as unset. Throws ConfigError. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') raw[key] = v;
+  }
+  const converted = Value.Convert(EnvSchema, raw);
+  const problems = [...Value.Errors(EnvSchema, converted)].map((e) => {
+    const key = e.path.replace(/^\//, '');
+    const hint = HINTS[key] ? ` (${HINTS[key]})` : '';
+    return `${key}=${JSON.stringify(raw[key])}: ${e.message}${hint}`;
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  const e = converted as Env;
+
+  let influx: Config['influx'] = null;
+  if (e.INFLUX_URL) {
+    const url = new URL(e.INFLUX_URL);
+    const database = url.pathname.replace(/^\//, '') || 'velferd';
+    influx = { url: url.origin, database, bufferMaxPoints: e.INFLUX_BUFFER_MAX_POINTS ?? 1_000_000 };
+  }
+  return {
+    mqttPort: e.MQTT_PORT ?? 1883,
+    httpPort: e.HTTP_PORT ?? 8080,
+    host: e.HOST ?? '0.0.0.0',
+    dataDir: e.DATA_DIR ?? './data',
+    influx,
+    adminPassword: e.HUB_ADMIN_PASSWORD ?? null,
+    logLevel: e.LOG_LEVEL ?? 'info',
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * The collaborators the hub's parts receive. Built once, in the composition root (app.ts);
+ * nothing below it reads the environment or creates its own clients.
+ */
+import type { Logger } from 'pino';
+import type { EventBus } from './bus.ts';
+import type { Ingest } from './ingest/ingest.ts';
+import type { AuditLog } from './store/audit.ts';
+import type { Db } from './store/db.ts';
+import type { DeviceStore } from './store/devices.ts';
+import type { EventStore } from './store/events.ts';
+import type { ResidentStore } from './store/residents.ts';
+import type { TenantStore } from './store/tenants.ts';
+import type { UserStore } from './store/users.ts';
+import type { GroupCommitWriter } from './store/writer.ts';
+import type { TimeSeriesStore } from './timeseries/types.ts';
+import type { TimeSeriesWriter } from './timeseries/writer.ts';
+
+export type HubContext = {
+  log: Logger;
+  now: () => Date;
+  db: Db;
+  writer: GroupCommitWriter;
+  tenants: TenantStore;
+  users: UserStore;
+  residents: ResidentStore;
+  devices: DeviceStore;
+  events: EventStore;
+  audit: AuditLog;
+  timeseries: TimeSeriesStore;
+  series: TimeSeriesWriter;
+  ingest: Ingest;
+  bus: EventBus;
+  /** How many devices hold an MQTT connection right now. */
+  connectedDevices: () => number;
+};

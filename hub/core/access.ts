@@ -1,0 +1,37 @@
+/**
+ * Who may do what, and for which municipalities. Pure.
+ *
+ * Every record belongs to a municipality (tenant). A user serves the municipalities listed on
+ * their account; an administrator serves all of them. Reading a resident needs a role whose work
+ * requires it (Normen: access on need to know).
+ */
+export const ROLES = ['operator', 'technician', 'leader', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export type Permission =
+  | 'tenants:read' | 'tenants:write'
+  | 'users:write'
+  | 'residents:read' | 'residents:write'
+  | 'devices:read' | 'devices:write'
+  | 'events:read';
+
+const GRANTS: Record<Role, readonly Permission[]> = {
+  operator: ['tenants:read', 'residents:read', 'devices:read', 'events:read'],
+  technician: ['tenants:read', 'residents:read', 'residents:write', 'devices:read', 'devices:write', 'events:read'],
+  leader: ['tenants:read'],
+  admin: ['tenants:read', 'tenants:write', 'users:write', 'residents:read', 'residents:write', 'devices:read', 'devices:write', 'events:read'],
+};
+
+export type Principal = { userId: string; username: string; role: Role; tenantIds: readonly string[] };
+
+export function can(p: Principal, permission: Permission): boolean {
+  return GRANTS[p.role].includes(permission);
+}
+
+export function servesAllTenants(p: Principal): boolean {
+  return p.role === 'admin';
+}
+
+export function servesTenant(p: Principal, tenantId: string): boolean {
+  return servesAllTenants(p) || p.tenantIds.includes(tenantId);
+}

@@ -1,0 +1,102 @@
+/**
+ * Schemas of the hub's records as the API takes and gives them. One source for validation,
+ * types and the OpenAPI document. Pure.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { ROLES } from './access.ts';
+import { DeviceKindSchema } from './events.ts';
+
+export const TenantId = Type.String({ pattern: '^[0-9]{4}$', description: 'Kommunenummer: four digits, e.g. 0301' });
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+const IsoTime = Type.String({ format: 'date-time' });
+const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Number> | ReturnType<typeof Type.Integer>>(t: T) =>
+  Type.Union([t, Type.Null()]);
+
+export const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
+
+export const TenantSchema = Type.Object({
+  id: TenantId,
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+}, { additionalProperties: false });
+export type Tenant = Static<typeof TenantSchema>;
+
+export const NewUserSchema = Type.Object({
+  username: Type.String({ pattern: '^[a-zA-Z0-9._@-]{2,64}$' }),
+  password: Type.String({ minLength: 8, maxLength: 200 }),
+  role: RoleSchema,
+  tenantIds: Type.Array(TenantId, { maxItems: 500, uniqueItems: true }),
+}, { additionalProperties: false });
+export type NewUser = Static<typeof NewUserSchema>;
+
+export const UserSchema = Type.Object({
+  id: Id,
+  username: Type.String(),
+  role: RoleSchema,
+  tenantIds: Type.Array(TenantId),
+});
+export type User = Static<typeof UserSchema>;
+
+export const NextOfKinSchema = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  relation: Type.Optional(Type.String({ maxLength: 100 })),
+  phone: Type.String({ pattern: '^\\+?[0-9 ]{5,20}$' }),
+}, { additionalProperties: false });
+
+/** What care needs to know about a resident. No national identity numbers. */
+const residentFields = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  address: Type.String({ minLength: 1, maxLength: 300, description: 'The current address: where help is sent' }),
+  phone: Type.Optional(Type.String({ pattern: '^\\+?[0-9 ]{5,20}$' })),
+  keyInfo: Type.Optional(Type.String({ maxLength: 1000, description: 'Door, key box and lock information' })),
+  nextOfKin: Type.Optional(Type.Array(NextOfKinSchema, { maxItems: 10 })),
+  actionPlan: Type.Optional(Type.String({ maxLength: 5000, description: 'What to do when this resident raises an alarm' })),
+  notes: Type.Optional(Type.String({ maxLength: 5000 })),
+};
+
+export const NewResidentSchema = Type.Object({ tenantId: TenantId, ...residentFields }, { additionalProperties: false });
+export type NewResident = Static<typeof NewResidentSchema>;
+
+export const ResidentSchema = Type.Object({
+  id: Id,
+  tenantId: TenantId,
+  ...residentFields,
+  createdAt: IsoTime,
+  updatedAt: IsoTime,
+});
+export type Resident = Static<typeof ResidentSchema>;
+
+export const NewDeviceSchema = Type.Object({
+  tenantId: TenantId,
+  kind: DeviceKindSchema,
+  serial: Type.String({ minLength: 1, maxLength: 100, description: 'The manufacturer\'s serial number' }),
+  residentId: Type.Optional(Id),
+  heartbeatIntervalSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 7 * 24 * 3600 })),
+}, { additionalProperties: false });
+export type NewDevice = Static<typeof NewDeviceSchema>;
+
+export const DeviceSchema = Type.Object({
+  id: Id,
+  tenantId: TenantId,
+  kind: DeviceKindSchema,
+  serial: Type.String(),
+  residentId: Nullable(Type.String()),
+  heartbeatIntervalSeconds: Type.Integer(),
+  createdAt: IsoTime,
+  decommissionedAt: Nullable(Type.String({ format: 'date-time' })),
+  online: Type.Boolean(),
+  lastSeenAt: Nullable(Type.String({ format: 'date-time' })),
+  battery: Nullable(Type.Integer()),
+  signal: Nullable(Type.Integer()),
+  firmware: Nullable(Type.String()),
+  position: Type.Union([
+    Type.Object({ lat: Type.Number(), lon: Type.Number(), accuracy: Type.Number(), at: IsoTime }),
+    Type.Null(),
+  ]),
+  acceptedCount: Type.Integer({ description: 'Events accepted from this device' }),
+  rejectedCount: Type.Integer({ description: 'Payloads rejected as malformed or invalid' }),
+  lastRejection: Type.Union([
+    Type.Object({ reason: Type.String(), at: IsoTime }),
+    Type.Null(),
+  ]),
+});
+export type Device = Static<typeof DeviceSchema>;

@@ -1,0 +1,143 @@
+/**
+ * The path of a device's message from the broker into storage.
+ *
+ * A care event is in the operational store (committed, fsynced) before `receive` resolves, and
+ * the broker sends PUBACK only after that: an acknowledged event is never lost. The same
+ * (device, event id) twice is stored once and announced once. A payload that fails validation
+ * is counted against the device, logged with its reason, and acknowledged, so the device does
+ * not resend it forever while every other device goes on being served.
+ */
+import type { Logger } from 'pino';
+import type { EventBus } from '../bus.ts';
+import { decodeEvent, decodeStatus, type RejectCode } from '../core/decode.ts';
+import { type DeviceEvent, isTelemetry } from '../core/events.ts';
+import type { DeviceIdentity, DeviceStore } from '../store/devices.ts';
+import type { EventStore } from '../store/events.ts';
+import type { GroupCommitWriter } from '../store/writer.ts';
+import { telemetryPoint } from '../timeseries/measurements.ts';
+import type { TimeSeriesWriter } from '../timeseries/writer.ts';
+
+export type IngestDeps = {
+  devices: DeviceStore;
+  events: EventStore;
+  writer: GroupCommitWriter;
+  series: TimeSeriesWriter;
+  bus: EventBus;
+  log: Logger;
+  now: () => Date;
+};
+
+export type IngestOutcome = 'stored' | 'duplicate' | 'telemetry' | 'rejected' | 'status';
+
+export type IngestCounters = Record<IngestOutcome, number>;
+
+export class Ingest {
+  readonly counters: IngestCounters = { stored: 0, duplicate: 0, telemetry: 0, rejected: 0, status: 0 };
+  private readonly connections = new Map<string, number>();
+
+  constructor(private readonly d: IngestDeps) {}
+
+  async receive(device: DeviceIdentity, channel: 'events' | 'status', payload: Uint8Array): Promise<IngestOutcome> {
+    const outcome = channel === 'status' ? await this.status(device, payload) : await this.event(device, payload);
+    this.counters[outcome]++;
+    return outcome;
+  }
+
+  private async event(device: DeviceIdentity, payload: Uint8Array): Promise<IngestOutcome> {
+    const receivedAt = this.d.now();
+    const decoded = decodeEvent(device.kind, payload);
+    if (!decoded.ok) {
+      await this.reject(device, decoded.code, decoded.reason, receivedAt);
+      return 'rejected';
+    }
+    const event = decoded.event;
+    if (isTelemetry(event.type)) {
+      await this.d.writer.run(() => this.applyState(device, event, receivedAt));
+      const point = telemetryPoint(device.tenantId, device.kind, device.deviceId, event);
+      if (point) this.d.series.addPoint(point);
+      this.d.series.countEvent(device.tenantId, device.kind, event.type);
+      this.announce(device, event, receivedAt);
+      return 'telemetry';
+    }
+    const stored = await this.d.writer.run(() => {
+      const inserted = this.d.events.insert(device.deviceId, device.tenantId, event, receivedAt);
+      if (inserted) this.applyState(device, event, receivedAt);
+      return inserted;
+    });
+    if (!stored) return 'duplicate';
+    this.d.series.countEvent(device.tenantId, device.kind, event.type);
+    this.announce(device, event, receivedAt);
+    return 'stored';
+  }
+
+  private applyState(device: DeviceIdentity, event: DeviceEvent, at: Date): void {
+    const { devices } = this.d;
+    devices.markSeen(device.deviceId, at);
+    switch (event.type) {
+      case 'heartbeat':
+        devices.setHeartbeat(device.deviceId, event);
+        break;
+      case 'battery_low':
+        devices.setBattery(device.deviceId, event.battery);
+        break;
+      case 'position':
+        devices.setPosition(device.deviceId, { lat: event.lat, lon: event.lon, accuracy: event.accuracy, at: new Date(event.ts).toISOString() });
+        break;
+      default:
+        break;
+    }
+  }
+
+  private async reject(device: DeviceIdentity, code: RejectCode, reason: string, at: Date): Promise<void> {
+    this.d.log.warn({ deviceId: device.deviceId, tenantId: device.tenantId, code, reason }, 'ingest: payload rejected');
+    await this.d.writer.run(() => this.d.devices.recordRejection(device.deviceId, reason, at));
+    this.d.bus.emit('device.rejected', { device, code, reason, at }, this.listenerError);
+  }
+
+  private async status(device: DeviceIdentity, payload: Uint8Array): Promise<IngestOutcome> {
+    const status = decodeStatus(payload);
+    const at = this.d.now();
+    if (status === null) {
+      await this.reject(device, 'invalid_fields', 'status must be "online" or "offline"', at);
+      return 'rejected';
+    }
+    // The connection itself is the authority on presence; the status message is the device's
+    // own word and its last will, and only adds to what the connection says.
+    if (status === 'offline' && (this.connections.get(device.deviceId) ?? 0) > 0) return 'status';
+    await this.d.writer.run(() => this.d.devices.setOnline(device.deviceId, status === 'online'));
+    return 'status';
+  }
+
+  /** A device may hold several connections; it is online while it holds at least one. */
+  connected(device: DeviceIdentity): void {
+    const n = (this.connections.get(device.deviceId) ?? 0) + 1;
+    this.connections.set(device.deviceId, n);
+    if (n === 1) this.presence(device, true);
+  }
+
+  disconnected(device: DeviceIdentity): void {
+    const n = (this.connections.get(device.deviceId) ?? 1) - 1;
+    if (n > 0) {
+      this.connections.set(device.deviceId, n);
+      return;
+    }
+    this.connections.delete(device.deviceId);
+    this.presence(device, false);
+  }
+
+  private presence(device: DeviceIdentity, online: boolean): void {
+    const at = this.d.now();
+    this.d.writer.run(() => this.d.devices.setOnline(device.deviceId, online)).catch((err: unknown) => {
+      this.d.log.error({ err, deviceId: device.deviceId }, 'ingest: could not record presence');
+    });
+    this.d.bus.emit('device.connection', { device, online, at }, this.listenerError);
+  }
+
+  private announce(device: DeviceIdentity, event: DeviceEvent, receivedAt: Date): void {
+    this.d.bus.emit('device.event', { device, event, receivedAt }, this.listenerError);
+  }
+
+  private readonly listenerError = (err: unknown, owner: string): void => {
+    this.d.log.error({ err, owner }, 'ingest: a listener failed');
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * The operational store: SQLite, embedded, in WAL mode.
+ *
+ * `synchronous = FULL` makes every commit reach the disk before it returns, so an event the
+ * broker acknowledges survives a crash of the process and of the machine. Commits are grouped
+ * (see writer.ts) so the fsync is paid once per batch, not once per event.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type Db = Database.Database;
+
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE tenants (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE user_tenants (
+    user_id TEXT NOT NULL REFERENCES users(id),
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    PRIMARY KEY (user_id, tenant_id)
+  );
+  CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    expires_at INTEGER NOT NULL
+  );
+  CREATE TABLE residents (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    details TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX residents_by_tenant ON residents(tenant_id);
+  CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    kind TEXT NOT NULL,
+    serial TEXT NOT NULL,
+    resident_id TEXT REFERENCES residents(id),
+    heartbeat_interval_s INTEGER NOT NULL,
+    secret_salt TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    decommissioned_at TEXT,
+    online INTEGER NOT NULL DEFAULT 0,
+    last_seen_at TEXT,
+    battery INTEGER,
+    signal INTEGER,
+    firmware TEXT,
+    lat REAL,
+    lon REAL,
+    accuracy REAL,
+    position_at TEXT,
+    accepted_count INTEGER NOT NULL DEFAULT 0,
+    rejected_count INTEGER NOT NULL DEFAULT 0,
+    last_rejection TEXT,
+    last_rejection_at TEXT
+  );
+  CREATE UNIQUE INDEX devices_active_serial ON devices(tenant_id, serial) WHERE decommissioned_at IS NULL;
+  CREATE INDEX devices_by_tenant ON devices(tenant_id);
+  CREATE TABLE events (
+    device_id TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    ts TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (device_id, event_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX events_by_device_ts ON events(device_id, ts);
+  CREATE INDEX events_by_tenant_received ON events(tenant_id, received_at);
+  CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    user_id TEXT,
+    username TEXT NOT NULL,
+    role TEXT NOT NULL,
+    tenant_id TEXT,
+    action TEXT NOT NULL,
+    target_type TEXT NOT NULL,
+    target_id TEXT,
+    reason TEXT
+  );
+  CREATE INDEX audit_by_target ON audit_log(target_type, target_id);
+  -- The audit log is append-only (Normen): no row may change or go.
+  CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+  CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+  `,
+];
+
+export function openDatabase(dataDir: string, file = 'hub.db'): Db {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, file));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] as string);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,118 @@
+import { DEFAULT_HEARTBEAT_SECONDS, type DeviceKind } from '../core/events.ts';
+import type { Device, NewDevice } from '../core/model.ts';
+import { hashDeviceSecret, randomToken, shortId, verifyDeviceSecret } from '../security/secrets.ts';
+import type { Db } from './db.ts';
+
+type Row = {
+  id: string; tenant_id: string; kind: DeviceKind; serial: string; resident_id: string | null;
+  heartbeat_interval_s: number; secret_salt: string; secret_hash: string; created_at: string;
+  decommissioned_at: string | null; online: number; last_seen_at: string | null; battery: number | null;
+  signal: number | null; firmware: string | null; lat: number | null; lon: number | null; accuracy: number | null;
+  position_at: string | null; accepted_count: number; rejected_count: number; last_rejection: string | null;
+  last_rejection_at: string | null;
+};
+
+/** What the broker and ingest need to know about a connected device. */
+export type DeviceIdentity = { deviceId: string; tenantId: string; kind: DeviceKind };
+
+const KIND_PREFIX: Record<DeviceKind, string> = {
+  safety_alarm: 'sa', door_lock: 'dl', gps_tracker: 'gps', medicine_dispenser: 'md',
+};
+
+function fromRow(r: Row): Device {
+  return {
+    id: r.id, tenantId: r.tenant_id, kind: r.kind, serial: r.serial, residentId: r.resident_id,
+    heartbeatIntervalSeconds: r.heartbeat_interval_s, createdAt: r.created_at, decommissionedAt: r.decommissioned_at,
+    online: r.online === 1, lastSeenAt: r.last_seen_at, battery: r.battery, signal: r.signal, firmware: r.firmware,
+    position: r.lat !== null && r.lon !== null && r.position_at !== null
+      ? { lat: r.lat, lon: r.lon, accuracy: r.accuracy ?? 0, at: r.position_at } : null,
+    acceptedCount: r.accepted_count, rejectedCount: r.rejected_count,
+    lastRejection: r.last_rejection !== null && r.last_rejection_at !== null ? { reason: r.last_rejection, at: r.last_rejection_at } : null,
+  };
+}
+
+export class DeviceStore {
+  private readonly stmt;
+
+  constructor(private readonly db: Db) {
+    this.stmt = {
+      get: db.prepare('SELECT * FROM devices WHERE id = ?'),
+      auth: db.prepare('SELECT id, tenant_id, kind, secret_salt, secret_hash FROM devices WHERE id = ? AND decommissioned_at IS NULL'),
+      seen: db.prepare('UPDATE devices SET last_seen_at = max(coalesce(last_seen_at, \'\'), ?), accepted_count = accepted_count + 1 WHERE id = ?'),
+      heartbeat: db.prepare('UPDATE devices SET battery = ?, signal = ?, firmware = ? WHERE id = ?'),
+      battery: db.prepare('UPDATE devices SET battery = ? WHERE id = ?'),
+      position: db.prepare('UPDATE devices SET lat = ?, lon = ?, accuracy = ?, position_at = ? WHERE id = ? AND (position_at IS NULL OR position_at <= ?)'),
+      online: db.prepare('UPDATE devices SET online = ? WHERE id = ?'),
+      rejected: db.prepare('UPDATE devices SET rejected_count = rejected_count + 1, last_rejection = ?, last_rejection_at = ? WHERE id = ?'),
+    };
+  }
+
+  /** Registers a device; the MQTT password is returned only here. Null when the serial is in use. */
+  create(input: NewDevice, now: Date): { device: Device; password: string } | null {
+    const id = shortId(KIND_PREFIX[input.kind]);
+    const password = randomToken(24);
+    const salt = randomToken(12);
+    try {
+      this.db.prepare(
+        `INSERT INTO devices (id, tenant_id, kind, serial, resident_id, heartbeat_interval_s, secret_salt, secret_hash, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(id, input.tenantId, input.kind, input.serial, input.residentId ?? null,
+        input.heartbeatIntervalSeconds ?? DEFAULT_HEARTBEAT_SECONDS[input.kind], salt, hashDeviceSecret(password, salt), now.toISOString());
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return null;
+      throw err;
+    }
+    return { device: this.get(id) as Device, password };
+  }
+
+  get(id: string): Device | undefined {
+    const r = this.stmt.get.get(id) as Row | undefined;
+    return r && fromRow(r);
+  }
+
+  list(tenantIds: readonly string[] | 'all', opts: { includeDecommissioned?: boolean } = {}): Device[] {
+    const active = opts.includeDecommissioned ? '' : 'AND decommissioned_at IS NULL';
+    const rows = tenantIds === 'all'
+      ? this.db.prepare(`SELECT * FROM devices WHERE 1 = 1 ${active} ORDER BY tenant_id, id`).all() as Row[]
+      : tenantIds.flatMap((t) => this.db.prepare(`SELECT * FROM devices WHERE tenant_id = ? ${active} ORDER BY id`).all(t) as Row[]);
+    return rows.map(fromRow);
+  }
+
+  /** Checks an MQTT username and password; null for an unknown, decommissioned or wrong one. */
+  authenticate(deviceId: string, password: string): DeviceIdentity | null {
+    const r = this.stmt.auth.get(deviceId) as Pick<Row, 'id' | 'tenant_id' | 'kind' | 'secret_salt' | 'secret_hash'> | undefined;
+    if (!r || !verifyDeviceSecret(password, r.secret_salt, r.secret_hash)) return null;
+    return { deviceId: r.id, tenantId: r.tenant_id, kind: r.kind };
+  }
+
+  /** Returns false when there is no such active device. */
+  decommission(id: string, now: Date): boolean {
+    return this.db.prepare('UPDATE devices SET decommissioned_at = ?, online = 0 WHERE id = ? AND decommissioned_at IS NULL')
+      .run(now.toISOString(), id).changes === 1;
+  }
+
+  markSeen(id: string, at: Date): void {
+    this.stmt.seen.run(at.toISOString(), id);
+  }
+
+  setHeartbeat(id: string, h: { battery: number; signal: number; firmware: string }): void {
+    this.stmt.heartbeat.run(h.battery, h.signal, h.firmware, id);
+  }
+
+  setBattery(id: string, battery: number): void {
+    this.stmt.battery.run(battery, id);
+  }
+
+  /** Keeps the newest position by device time, so a late duplicate cannot move the device back. */
+  setPosition(id: string, p: { lat: number; lon: number; accuracy: number; at: string }): void {
+    this.stmt.position.run(p.lat, p.lon, p.accuracy, p.at, id, p.at);
+  }
+
+  setOnline(id: string, online: boolean): void {
+    this.stmt.online.run(online ? 1 : 0, id);
+  }
+
+  recordRejection(id: string, reason: string, at: Date): void {
+    this.stmt.rejected.run(reason, at.toISOString(), id);
+  }
+}

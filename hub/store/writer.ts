@@ -1,0 +1,57 @@
+/**
+ * Group commit. Writes queued within one turn of the event loop run in one SQLite transaction,
+ * so a burst of events (a power cut: hundreds of `mains_lost` at once) costs one fsync, and each
+ * caller's promise resolves only when its write is on disk. A failing write is rolled back alone
+ * (a savepoint each) and rejects only its own promise.
+ */
+import type { Db } from './db.ts';
+
+type Job = { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
+
+export class GroupCommitWriter {
+  private queue: Job[] = [];
+  private scheduled = false;
+  private readonly commit: (jobs: Job[]) => void;
+
+  constructor(db: Db) {
+    const one = db.transaction((job: Job) => job.fn());
+    this.commit = db.transaction((jobs: Job[]) => {
+      for (const job of jobs) {
+        try {
+          (job as Job & { result?: unknown }).result = one(job);
+        } catch (err) {
+          (job as Job & { error?: unknown }).error = err;
+        }
+      }
+    });
+  }
+
+  /** Runs `fn` inside the next group transaction; resolves with its result once committed. */
+  run<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits whatever is queued now. */
+  flush(): void {
+    this.scheduled = false;
+    const jobs = this.queue;
+    this.queue = [];
+    if (jobs.length === 0) return;
+    try {
+      this.commit(jobs);
+    } catch (err) {
+      for (const job of jobs) job.reject(err);
+      return;
+    }
+    for (const job of jobs as (Job & { result?: unknown; error?: unknown })[]) {
+      if ('error' in job) job.reject(job.error);
+      else job.resolve(job.result);
+    }
+  }
+}

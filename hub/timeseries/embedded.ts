@@ -1,0 +1,87 @@
+/**
+ * The embedded time-series store: SQLite in its own file, so `npm start` needs no other server.
+ * Same semantics as InfluxDB for what the hub uses: identity = measurement + tags + time (ms),
+ * a second write of the same identity replaces the first.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Point, PointQuery, SumQuery, SumRow, Tags, TimeSeriesStore } from './types.ts';
+
+const TAG_KEY = /^[a-z_][a-z0-9_]*$/;
+
+export function seriesKey(tags: Tags): string {
+  return Object.keys(tags).sort().map((k) => `${k}=${tags[k]}`).join(',');
+}
+
+export class EmbeddedTimeSeries implements TimeSeriesStore {
+  readonly name = 'embedded';
+  private readonly db: Database.Database;
+  private readonly insert;
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.db = new Database(join(dataDir, 'timeseries.db'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS points (
+        measurement TEXT NOT NULL,
+        series TEXT NOT NULL,
+        ts INTEGER NOT NULL,
+        tags TEXT NOT NULL,
+        fields TEXT NOT NULL,
+        PRIMARY KEY (measurement, series, ts)
+      ) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS points_by_time ON points (measurement, ts);
+    `);
+    const stmt = this.db.prepare('INSERT OR REPLACE INTO points (measurement, series, ts, tags, fields) VALUES (?, ?, ?, ?, ?)');
+    this.insert = this.db.transaction((points: Point[]) => {
+      for (const p of points) stmt.run(p.measurement, seriesKey(p.tags), p.ts.getTime(), JSON.stringify(p.tags), JSON.stringify(p.fields));
+    });
+  }
+
+  async write(points: Point[]): Promise<void> {
+    this.insert(points);
+  }
+
+  private where(q: { measurement: string; from: Date; to: Date; tags?: Tags | undefined }): { sql: string; args: unknown[] } {
+    let sql = 'measurement = ? AND ts >= ? AND ts < ?';
+    const args: unknown[] = [q.measurement, q.from.getTime(), q.to.getTime()];
+    for (const [k, v] of Object.entries(q.tags ?? {})) {
+      if (!TAG_KEY.test(k)) throw new Error(`invalid tag key: ${k}`);
+      sql += ` AND json_extract(tags, '$.${k}') = ?`;
+      args.push(v);
+    }
+    return { sql, args };
+  }
+
+  async query(q: PointQuery): Promise<Point[]> {
+    const w = this.where(q);
+    const order = q.order === 'desc' ? 'DESC' : 'ASC';
+    const limit = q.limit ? ` LIMIT ${Math.floor(q.limit)}` : '';
+    const rows = this.db.prepare(`SELECT measurement, ts, tags, fields FROM points WHERE ${w.sql} ORDER BY ts ${order}${limit}`)
+      .all(...w.args) as { measurement: string; ts: number; tags: string; fields: string }[];
+    return rows.map((r) => ({ measurement: r.measurement, ts: new Date(r.ts), tags: JSON.parse(r.tags), fields: JSON.parse(r.fields) }));
+  }
+
+  async sum(q: SumQuery): Promise<SumRow[]> {
+    for (const k of [...q.groupBy, q.field]) if (!TAG_KEY.test(k)) throw new Error(`invalid key: ${k}`);
+    const w = this.where(q);
+    const groups = q.groupBy.map((k) => `json_extract(tags, '$.${k}') AS "${k}"`);
+    const select = [...groups, `total(json_extract(fields, '$.${q.field}')) AS value`].join(', ');
+    const keys = q.groupBy.map((k) => `"${k}"`).join(', ');
+    const grouping = q.groupBy.length ? ` GROUP BY ${keys} HAVING count(*) > 0 ORDER BY ${keys}` : ' HAVING count(*) > 0';
+    const rows = this.db.prepare(`SELECT ${select} FROM points WHERE ${w.sql} AND json_extract(fields, '$.${q.field}') IS NOT NULL${grouping}`)
+      .all(...w.args) as Record<string, string | number>[];
+    return rows.map((r) => ({ tags: Object.fromEntries(q.groupBy.map((k) => [k, String(r[k])])), value: Number(r.value) }));
+  }
+
+  pending(): number {
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}

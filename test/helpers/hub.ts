@@ -1,0 +1,104 @@
+/**
+ * Starts a real hub (broker, API, stores) in this process on ephemeral ports and a temporary
+ * directory, and gives the test what a device and a user would have: addresses and credentials.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { type RunningHub, startHub } from '../../hub/app.ts';
+import type { Config } from '../../hub/config.ts';
+import type { DeviceKind } from '../../hub/core/events.ts';
+
+export const ADMIN_PASSWORD = 'test-admin-password';
+
+export type TestHub = {
+  hub: RunningHub;
+  dataDir: string;
+  httpUrl: string;
+  mqttUrl: string;
+  adminToken: string;
+  api: Api;
+  close(opts?: { keepData?: boolean }): Promise<void>;
+};
+
+export type ApiResponse<T = any> = { status: number; body: T };
+export type Api = (method: string, path: string, body?: unknown, token?: string | null) => Promise<ApiResponse>;
+
+export function tempDir(prefix = 'hub-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function apiClient(httpUrl: string, defaultToken: () => string | null): Api {
+  return async (method, path, body, token) => {
+    const t = token === undefined ? defaultToken() : token;
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (t) headers.authorization = `Bearer ${t}`;
+    const res = await fetch(`${httpUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : null };
+  };
+}
+
+export async function startTestHub(opts: { dataDir?: string; influx?: Config['influx']; logLevel?: string } = {}): Promise<TestHub> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const config: Config = {
+    mqttPort: 0, httpPort: 0, host: '127.0.0.1', dataDir,
+    influx: opts.influx ?? null, adminPassword: ADMIN_PASSWORD, logLevel: opts.logLevel ?? 'silent',
+  };
+  const hub = await startHub(config, pino({ level: config.logLevel }));
+  const httpUrl = `http://127.0.0.1:${hub.httpPort}`;
+  let adminToken = '';
+  const api = apiClient(httpUrl, () => adminToken);
+  const login = await api('POST', '/api/auth/login', { username: 'admin', password: ADMIN_PASSWORD }, null);
+  if (login.status !== 200) throw new Error(`admin login failed: ${JSON.stringify(login.body)}`);
+  adminToken = login.body.token;
+  return {
+    hub, dataDir, httpUrl, mqttUrl: `mqtt://127.0.0.1:${hub.mqttPort}`, adminToken, api,
+    async close({ keepData = false } = {}) {
+      await hub.close();
+      if (!keepData && !opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type Registered = { id: string; tenantId: string; kind: DeviceKind; password: string; residentId: string };
+
+let serial = 0;
+/** Creates the municipality if needed, a resident and a device; returns the issued credentials. */
+export async function registerDevice(api: Api, kind: DeviceKind, tenantId = '0301', extra: Record<string, unknown> = {}): Promise<Registered> {
+  await api('POST', '/api/tenants', { id: tenantId, name: `Kommune ${tenantId}` });
+  const r = await api('POST', '/api/residents', { tenantId, name: 'Kari Nordmann', address: 'Storgata 1, 0155 Oslo' });
+  if (r.status !== 201) throw new Error(`resident: ${JSON.stringify(r.body)}`);
+  const d = await api('POST', '/api/devices', { tenantId, kind, serial: `SN-${process.pid}-${++serial}`, residentId: r.body.id, ...extra });
+  if (d.status !== 201) throw new Error(`device: ${JSON.stringify(d.body)}`);
+  return { id: d.body.id, tenantId, kind, password: d.body.mqtt.password, residentId: r.body.id };
+}
+
+/** Connects as the device, with its issued credentials. */
+export function connectDevice(mqttUrl: string, dev: { id: string; password: string }, opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
+  return mqtt.connectAsync(mqttUrl, { username: dev.id, password: dev.password, reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+}
+
+/** Waits until `check` returns a truthy value, polling; throws with `what` when time runs out. */
+export async function eventually<T>(check: () => Promise<T> | T, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+let eventSeq = 0;
+export function nextEventId(): string {
+  return `ev-${Date.now().toString(36)}-${++eventSeq}`;
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../hub/config.ts';
+import { can, servesTenant, type Principal } from '../../hub/core/access.ts';
+import { mayPublish, maySubscribe, parseTopic, topics } from '../../hub/core/topics.ts';
+
+describe('loadConfig', () => {
+  it('has defaults that start a hub with nothing set', () => {
+    expect(loadConfig({})).toEqual({
+      mqttPort: 1883, httpPort: 8080, host: '0.0.0.0', dataDir: './data', influx: null, adminPassword: null, logLevel: 'info',
+    });
+  });
+
+  it('reads ports, InfluxDB URL with its database, and treats empty strings as unset', () => {
+    const c = loadConfig({ MQTT_PORT: '11883', HTTP_PORT: '18080', INFLUX_URL: 'http://influx:8086/kommune', HOST: '', INFLUX_BUFFER_MAX_POINTS: '5000' });
+    expect(c.mqttPort).toBe(11883);
+    expect(c.httpPort).toBe(18080);
+    expect(c.host).toBe('0.0.0.0');
+    expect(c.influx).toEqual({ url: 'http://influx:8086', database: 'kommune', bufferMaxPoints: 5000 });
+    expect(loadConfig({ INFLUX_URL: 'http://localhost:8086' }).influx?.database).toBe('velferd');
+  });
+
+  it('fails with every problem named', () => {
+    try {
+      loadConfig({ MQTT_PORT: 'seventeen', HTTP_PORT: '70000', INFLUX_URL: 'influx', HUB_ADMIN_PASSWORD: 'short' });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      const msg = (err as Error).message;
+      for (const key of ['MQTT_PORT', 'HTTP_PORT', 'INFLUX_URL', 'HUB_ADMIN_PASSWORD']) expect(msg).toContain(key);
+    }
+  });
+});
+
+describe('topic contract', () => {
+  it('parses device topics and nothing else', () => {
+    expect(parseTopic('devices/sa-1/events')).toEqual({ deviceId: 'sa-1', channel: 'events' });
+    expect(parseTopic('devices/sa-1/events/extra')).toBeNull();
+    expect(parseTopic('devices/+/events')).toBeNull();
+    expect(parseTopic('other/sa-1/events')).toBeNull();
+    expect(parseTopic('devices/sa-1/secrets')).toBeNull();
+  });
+
+  it('lets a device publish events and status only under its own id', () => {
+    expect(mayPublish('sa-1', topics.events('sa-1'))).toBe(true);
+    expect(mayPublish('sa-1', topics.status('sa-1'))).toBe(true);
+    expect(mayPublish('sa-1', topics.commands('sa-1'))).toBe(false);
+    expect(mayPublish('sa-1', topics.events('sa-2'))).toBe(false);
+  });
+
+  it('lets a device subscribe to its own commands only', () => {
+    expect(maySubscribe('sa-1', topics.commands('sa-1'))).toBe(true);
+    expect(maySubscribe('sa-1', topics.commands('sa-2'))).toBe(false);
+    expect(maySubscribe('sa-1', 'devices/#')).toBe(false);
+    expect(maySubscribe('sa-1', topics.events('sa-1'))).toBe(false);
+  });
+});
+
+describe('access', () => {
+  const operator: Principal = { userId: 'u1', username: 'ola', role: 'operator', tenantIds: ['0301'] };
+  const admin: Principal = { userId: 'u0', username: 'admin', role: 'admin', tenantIds: [] };
+  it('scopes users to their municipalities; administrators serve all', () => {
+    expect(servesTenant(operator, '0301')).toBe(true);
+    expect(servesTenant(operator, '4601')).toBe(false);
+    expect(servesTenant(admin, '4601')).toBe(true);
+  });
+  it('grants by role', () => {
+    expect(can(operator, 'residents:read')).toBe(true);
+    expect(can(operator, 'devices:write')).toBe(false);
+    expect(can({ ...operator, role: 'technician' }, 'devices:write')).toBe(true);
+    expect(can({ ...operator, role: 'leader' }, 'residents:read')).toBe(false);
+  });
+});
