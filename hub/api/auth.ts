@@ -1,7 +1,7 @@
 /**
  * Bearer-token authentication and the role/municipality guard used by every route.
  */
-import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import { can, type Permission, type Principal, servesTenant } from '../core/access.ts';
 import type { HubContext } from '../context.ts';
 import { forbidden, unauthorized } from './errors.ts';
@@ -22,8 +22,11 @@ export function installAuth(app: FastifyInstance, ctx: HubContext): void {
   });
 }
 
-/** A preHandler that requires a signed-in user with `permission`. */
-export function requires(permission: Permission): preHandlerAsyncHookHandler {
+/**
+ * A route hook that requires a signed-in user with `permission`. It runs on request, before
+ * the body is even parsed: who you are is settled before what you sent is looked at.
+ */
+export function requires(permission: Permission): onRequestAsyncHookHandler {
   return async (req) => {
     const p = req.principal;
     if (!p) throw unauthorized();

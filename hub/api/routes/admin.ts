@@ -8,7 +8,7 @@ import { badRequest, conflict } from '../errors.ts';
 
 export const adminRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
   app.post('/api/tenants', {
-    preHandler: requires('tenants:write'),
+    onRequest: requires('tenants:write'),
     schema: { tags: ['tenants'], summary: 'Add a municipality', security: [{ bearer: [] }], body: TenantSchema, response: { 201: TenantSchema } },
   }, async (req, reply) => {
     if (!ctx.tenants.create(req.body, ctx.now())) throw conflict(`municipality ${req.body.id} exists`);
@@ -17,7 +17,7 @@ export const adminRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async
   });
 
   app.get('/api/tenants', {
-    preHandler: requires('tenants:read'),
+    onRequest: requires('tenants:read'),
     schema: { tags: ['tenants'], summary: 'The municipalities you serve', security: [{ bearer: [] }], response: { 200: Type.Array(TenantSchema) } },
   }, async (req) => {
     const p = principalOf(req);
@@ -25,7 +25,7 @@ export const adminRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async
   });
 
   app.post('/api/users', {
-    preHandler: requires('users:write'),
+    onRequest: requires('users:write'),
     schema: { tags: ['users'], summary: 'Add a user with a role and the municipalities they serve', security: [{ bearer: [] }], body: NewUserSchema, response: { 201: UserSchema } },
   }, async (req, reply) => {
     const unknown = req.body.tenantIds.filter((t) => !ctx.tenants.get(t));

@@ -25,7 +25,7 @@ export const deviceRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
   }
 
   app.post('/api/devices', {
-    preHandler: requires('devices:write'),
+    onRequest: requires('devices:write'),
     schema: {
       tags: ['devices'], summary: 'Register a device and issue its MQTT credentials (the password is shown only here)', security: [{ bearer: [] }],
       body: NewDeviceSchema,
@@ -57,7 +57,7 @@ export const deviceRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
   });
 
   app.get('/api/devices', {
-    preHandler: requires('devices:read'),
+    onRequest: requires('devices:read'),
     schema: {
       tags: ['devices'], summary: 'Devices and their health, in the municipalities you serve', security: [{ bearer: [] }],
       querystring: Type.Object({
@@ -74,12 +74,12 @@ export const deviceRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
   });
 
   app.get('/api/devices/:id', {
-    preHandler: requires('devices:read'),
+    onRequest: requires('devices:read'),
     schema: { tags: ['devices'], summary: 'One device: online, last seen, battery, signal, rejected payloads', security: [{ bearer: [] }], params: DeviceParams, response: { 200: DeviceSchema } },
   }, async (req) => visibleDevice(principalOf(req), req.params.id));
 
   app.delete('/api/devices/:id', {
-    preHandler: requires('devices:write'),
+    onRequest: requires('devices:write'),
     schema: { tags: ['devices'], summary: 'Decommission a device: its credentials stop working and it is disconnected at once', security: [{ bearer: [] }], params: DeviceParams, response: { 200: DeviceSchema } },
   }, async (req) => {
     const p = principalOf(req);
@@ -92,7 +92,7 @@ export const deviceRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
   });
 
   app.get('/api/devices/:id/events', {
-    preHandler: requires('events:read'),
+    onRequest: requires('events:read'),
     schema: {
       tags: ['devices'], summary: 'Events of a device, newest first (care events and telemetry)', security: [{ bearer: [] }],
       params: DeviceParams,

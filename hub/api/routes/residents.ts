@@ -7,7 +7,7 @@ import { badRequest, notFound } from '../errors.ts';
 
 export const residentRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
   app.post('/api/residents', {
-    preHandler: requires('residents:write'),
+    onRequest: requires('residents:write'),
     schema: { tags: ['residents'], summary: 'Add a resident', security: [{ bearer: [] }], body: NewResidentSchema, response: { 201: Type.Object({ id: Type.String() }) } },
   }, async (req, reply) => {
     const p = principalOf(req);
@@ -19,7 +19,7 @@ export const residentRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => as
   });
 
   app.get('/api/residents', {
-    preHandler: requires('residents:read'),
+    onRequest: requires('residents:read'),
     schema: {
       tags: ['residents'], summary: 'Residents of the municipalities you serve', security: [{ bearer: [] }],
       querystring: Type.Object({ tenantId: Type.Optional(TenantId) }),
@@ -34,7 +34,7 @@ export const residentRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => as
   });
 
   app.get('/api/residents/:id', {
-    preHandler: requires('residents:read'),
+    onRequest: requires('residents:read'),
     schema: {
       tags: ['residents'], summary: 'One resident; every read is written to the audit log', security: [{ bearer: [] }],
       params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
