@@ -36,7 +36,7 @@ export type RunningHub = {
 
 export async function startHub(config: Config, log: Logger, now: () => Date = () => new Date()): Promise<RunningHub> {
   const db = openDatabase(config.dataDir);
-  const writer = new GroupCommitWriter(db);
+  const writer = new GroupCommitWriter(db, config.commitWindowMs);
   const timeseries: TimeSeriesStore = config.influx
     ? new InfluxTimeSeries({ ...config.influx, dataDir: config.dataDir, logger: log.child({ part: 'timeseries' }) })
     : new EmbeddedTimeSeries(config.dataDir);

@@ -14,6 +14,7 @@ export const EnvSchema = Type.Object({
   DATA_DIR: Type.Optional(Type.String({ minLength: 1 })),
   INFLUX_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+(/[A-Za-z0-9_-]*)?$' })),
   INFLUX_BUFFER_MAX_POINTS: Type.Optional(Type.Integer({ minimum: 1000 })),
+  COMMIT_WINDOW_MS: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
   HUB_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
   LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
 });
@@ -27,6 +28,8 @@ export type Config = {
   influx: { url: string; database: string; bufferMaxPoints: number } | null;
   adminPassword: string | null;
   logLevel: string;
+  /** How long writes are gathered into one commit of the operational store. */
+  commitWindowMs: number;
 };
 
 export class ConfigError extends Error {
@@ -72,5 +75,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     influx,
     adminPassword: e.HUB_ADMIN_PASSWORD ?? null,
     logLevel: e.LOG_LEVEL ?? 'info',
+    commitWindowMs: e.COMMIT_WINDOW_MS ?? 0,
   };
 }

@@ -46,7 +46,7 @@ export async function startTestHub(opts: { dataDir?: string; influx?: Config['in
   const dataDir = opts.dataDir ?? tempDir();
   const config: Config = {
     mqttPort: 0, httpPort: 0, host: '127.0.0.1', dataDir,
-    influx: opts.influx ?? null, adminPassword: ADMIN_PASSWORD, logLevel: opts.logLevel ?? 'silent',
+    influx: opts.influx ?? null, adminPassword: ADMIN_PASSWORD, logLevel: opts.logLevel ?? 'silent', commitWindowMs: 0,
   };
   const hub = await startHub(config, pino({ level: config.logLevel }));
   const httpUrl = `http://127.0.0.1:${hub.httpPort}`;

@@ -6,7 +6,7 @@ import { mayPublish, maySubscribe, parseTopic, topics } from '../../hub/core/top
 describe('loadConfig', () => {
   it('has defaults that start a hub with nothing set', () => {
     expect(loadConfig({})).toEqual({
-      mqttPort: 1883, httpPort: 8080, host: '0.0.0.0', dataDir: './data', influx: null, adminPassword: null, logLevel: 'info',
+      mqttPort: 1883, httpPort: 8080, host: '0.0.0.0', dataDir: './data', influx: null, adminPassword: null, logLevel: 'info', commitWindowMs: 0,
     });
   });
 

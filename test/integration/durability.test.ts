@@ -1,0 +1,65 @@
+/**
+ * An acknowledged event is never lost: the hub is killed with SIGKILL right after PUBACKs and
+ * every acknowledged event is there when it comes back.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { topics } from '../../hub/core/topics.ts';
+import { startChildHub, type ChildHub } from '../helpers/child-hub.ts';
+import { ADMIN_PASSWORD, apiClient, connectDevice, registerDevice, tempDir } from '../helpers/hub.ts';
+
+const dataDir = tempDir('hub-durability-');
+let child: ChildHub | null = null;
+afterAll(async () => {
+  await child?.kill();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function signIn(httpPort: number) {
+  let token = '';
+  const api = apiClient(`http://127.0.0.1:${httpPort}`, () => token);
+  token = (await api('POST', '/api/auth/login', { username: 'admin', password: ADMIN_PASSWORD }, null)).body.token;
+  return api;
+}
+
+describe('SIGKILL after PUBACK', () => {
+  it('loses no acknowledged care event', async () => {
+    // Commits are held back 250 ms, so an acknowledgement sent before its commit would be lost.
+    child = await startChildHub(dataDir, { COMMIT_WINDOW_MS: '250' });
+    const api = await signIn(child.httpPort);
+    const dev = await registerDevice(api, 'safety_alarm');
+    const client = await connectDevice(`mqtt://127.0.0.1:${child.mqttPort}`, dev);
+    client.on('error', () => { /* the broker vanishes mid-test, on purpose */ });
+
+    const acked: string[] = [];
+    const killAt = 150;
+    let killed!: () => void;
+    const killing = new Promise<void>((r) => { killed = r; });
+    const publishes = Array.from({ length: 400 }, (_, i) => {
+      const id = `fall-${i}`;
+      return client.publishAsync(topics.events(dev.id), JSON.stringify({ id, ts: new Date().toISOString(), type: 'fall_detected' }), { qos: 1 })
+        .then(() => {
+          acked.push(id);
+          // Kill the moment the PUBACK arrives, while later events are still in flight.
+          if (acked.length === killAt) void child!.kill('SIGKILL').then(killed);
+        }, () => { /* not acknowledged: the device would resend it */ });
+    });
+    await Promise.race([Promise.all(publishes), killing]);
+    await killing;
+    client.end(true);
+    expect(acked.length).toBeGreaterThanOrEqual(killAt);
+    const ackedAtKill = [...acked];
+
+    child = await startChildHub(dataDir);
+    const after = await signIn(child.httpPort);
+    const stored = (await after('GET', `/api/devices/${dev.id}/events?limit=1000`)).body.map((r: { event: { id: string } }) => r.event.id);
+    const missing = ackedAtKill.filter((id) => !stored.includes(id));
+    expect(missing).toEqual([]);
+    // And the restarted hub takes the device again.
+    const again = await connectDevice(`mqtt://127.0.0.1:${child.mqttPort}`, dev);
+    await again.publishAsync(topics.events(dev.id), JSON.stringify({ id: 'after-restart', ts: new Date().toISOString(), type: 'button_pressed' }), { qos: 1 });
+    await again.endAsync();
+    const later = (await after('GET', `/api/devices/${dev.id}/events?limit=1000`)).body.map((r: { event: { id: string } }) => r.event.id);
+    expect(later).toContain('after-restart');
+  });
+});
