@@ -215,7 +215,7 @@ export class InfluxTimeSeries implements TimeSeriesStore {
 }
 
 function quoted(identifier: string): string {
-  return `"${escape.quoted(identifier)}"`;
+  return escape.quoted(identifier);
 }
 
 function where(q: { from: Date; to: Date; tags?: Tags | undefined }): string {

@@ -1,0 +1,207 @@
+/**
+ * One contract, two stores: the embedded store and a real InfluxDB (Debian's influxd, started
+ * here on a temporary directory and a free port) give the same answers. Then InfluxDB is
+ * stopped in the middle of a run and started again, and no point is lost.
+ */
+import { rmSync } from 'node:fs';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { topics } from '../../hub/core/topics.ts';
+import { EmbeddedTimeSeries } from '../../hub/timeseries/embedded.ts';
+import { InfluxTimeSeries } from '../../hub/timeseries/influx.ts';
+import type { Point, TimeSeriesStore } from '../../hub/timeseries/types.ts';
+import { TimeSeriesWriter } from '../../hub/timeseries/writer.ts';
+import { connectDevice, eventually, registerDevice, startTestHub, tempDir } from '../helpers/hub.ts';
+import { type Influxd, startInfluxd } from '../helpers/influxd.ts';
+
+const silent = pino({ level: 'silent' });
+let influxd: Influxd;
+const dirs: string[] = [];
+let dbSeq = 0;
+
+beforeAll(async () => { influxd = await startInfluxd(); });
+afterAll(async () => {
+  await influxd?.close();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function dir(): string {
+  const d = tempDir('ts-');
+  dirs.push(d);
+  return d;
+}
+
+type Factory = () => { store: TimeSeriesStore; settle: () => Promise<void> };
+const stores: Record<string, Factory> = {
+  embedded: () => {
+    const store = new EmbeddedTimeSeries(dir());
+    return { store, settle: async () => {} };
+  },
+  influxdb: () => {
+    const store = new InfluxTimeSeries({ url: influxd.url, database: `contract_${process.pid}_${++dbSeq}`, bufferMaxPoints: 100_000, dataDir: dir(), logger: silent });
+    return { store, settle: async () => { expect(await store.drain(10_000)).toBe(0); } };
+  },
+};
+
+const t0 = Date.UTC(2026, 10, 16, 8, 0, 0);
+const at = (minutes: number) => new Date(t0 + minutes * 60_000);
+
+function fixture(): Point[] {
+  const points: Point[] = [];
+  const kinds = ['safety_alarm', 'door_lock'];
+  for (let i = 0; i < 60; i++) {
+    points.push({
+      measurement: 'device_events',
+      tags: { tenant: i % 3 === 0 ? '4601' : '0301', kind: kinds[i % 2]!, type: i % 5 === 0 ? 'button_pressed' : 'heartbeat' },
+      fields: { count: (i % 4) + 1 },
+      ts: at(i),
+    });
+    points.push({
+      measurement: 'device_telemetry',
+      tags: { tenant: '0301', kind: 'gps_tracker', device: `gps-${i % 2}`, type: i % 2 ? 'position' : 'heartbeat' },
+      fields: i % 2
+        ? { event_id: `p${i}`, lat: 59.9 + i / 1000, lon: 10.7, accuracy: 5 }
+        : { event_id: `h${i}`, battery: 100 - i, signal: -60 - (i % 10), firmware: '1.0.0' },
+      ts: at(i),
+    });
+  }
+  return points;
+}
+
+for (const [name, make] of Object.entries(stores)) {
+  describe(`time-series contract: ${name}`, () => {
+    let store: TimeSeriesStore;
+    beforeAll(async () => {
+      const s = make();
+      store = s.store;
+      await store.write(fixture());
+      await s.settle();
+    });
+    afterAll(async () => { await store.close(); });
+
+    it('sums a field by tags over a time range', async () => {
+      const rows = await store.sum({ measurement: 'device_events', field: 'count', from: at(0), to: at(60), groupBy: ['tenant', 'type'] });
+      const expected = new Map<string, number>();
+      for (const p of fixture().filter((p) => p.measurement === 'device_events')) {
+        const k = `${p.tags.tenant}|${p.tags.type}`;
+        expected.set(k, (expected.get(k) ?? 0) + Number(p.fields.count));
+      }
+      expect(rows).toEqual([...expected.entries()].sort().map(([k, v]) => {
+        const [tenant, type] = k.split('|');
+        return { tags: { tenant, type }, value: v };
+      }));
+    });
+
+    it('filters by tags and time, end exclusive', async () => {
+      const rows = await store.sum({ measurement: 'device_events', field: 'count', from: at(10), to: at(20), tags: { tenant: '0301', kind: 'door_lock' }, groupBy: [] });
+      const expected = fixture().filter((p) => p.measurement === 'device_events' && p.tags.tenant === '0301' && p.tags.kind === 'door_lock' && p.ts >= at(10) && p.ts < at(20))
+        .reduce((s, p) => s + Number(p.fields.count), 0);
+      expect(rows).toEqual([{ tags: {}, value: expected }]);
+      expect(await store.sum({ measurement: 'device_events', field: 'count', from: at(1000), to: at(1001), groupBy: ['tenant'] })).toEqual([]);
+    });
+
+    it('returns points newest first with their tags and fields, limited', async () => {
+      const got = await store.query({ measurement: 'device_telemetry', from: at(0), to: at(100), tags: { device: 'gps-1' }, order: 'desc', limit: 3 });
+      expect(got).toEqual([59, 57, 55].map((i) => ({
+        measurement: 'device_telemetry',
+        tags: { tenant: '0301', kind: 'gps_tracker', device: 'gps-1', type: 'position' },
+        fields: { event_id: `p${i}`, lat: 59.9 + i / 1000, lon: 10.7, accuracy: 5 },
+        ts: at(i),
+      })));
+      const asc = await store.query({ measurement: 'device_telemetry', from: at(0), to: at(4), tags: { device: 'gps-0' } });
+      expect(asc.map((p) => p.fields.event_id)).toEqual(['h0', 'h2']);
+    });
+
+    it('replaces a point written again with the same identity', async () => {
+      const p: Point = { measurement: 'device_events', tags: { tenant: '5001', kind: 'door_lock', type: 'forced' }, fields: { count: 1 }, ts: at(500) };
+      await store.write([p, p]);
+      await store.write([{ ...p, fields: { count: 2 } }]);
+      await (store instanceof InfluxTimeSeries ? store.drain(10_000) : Promise.resolve());
+      expect(await store.sum({ measurement: 'device_events', field: 'count', from: at(499), to: at(501), groupBy: [] })).toEqual([{ tags: {}, value: 2 }]);
+    });
+  });
+}
+
+describe('InfluxDB outage', () => {
+  it('buffers on disk while InfluxDB is down and loses no point when it is back', async () => {
+    const bufferDir = dir();
+    const store = new InfluxTimeSeries({ url: influxd.url, database: `outage_${process.pid}`, bufferMaxPoints: 100_000, dataDir: bufferDir, logger: silent, maxRetryMs: 300 });
+    const writer = new TimeSeriesWriter(store, silent, { flushIntervalMs: 50 });
+    const total = 3000;
+    const point = (i: number): Point => ({
+      measurement: 'device_telemetry', tags: { tenant: '0301', kind: 'safety_alarm', device: `sa-${i % 50}`, type: 'heartbeat' },
+      fields: { event_id: `e${i}`, battery: i % 101, signal: -70, firmware: '1' }, ts: at(i),
+    });
+    for (let i = 0; i < 1000; i++) writer.addPoint(point(i));
+    await writer.flush();
+    await influxd.stop();
+    for (let i = 1000; i < 2000; i++) writer.addPoint(point(i));
+    await writer.flush();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(store.pending()).toBeGreaterThan(0);
+    await store.close();
+
+    // The process restarts while InfluxDB is still down: the buffer is on disk.
+    const store2 = new InfluxTimeSeries({ url: influxd.url, database: `outage_${process.pid}`, bufferMaxPoints: 100_000, dataDir: bufferDir, logger: silent, maxRetryMs: 300 });
+    expect(store2.pending()).toBeGreaterThanOrEqual(1000);
+    const writer2 = new TimeSeriesWriter(store2, silent, { flushIntervalMs: 50 });
+    for (let i = 2000; i < total; i++) writer2.addPoint(point(i));
+    await writer2.flush();
+    await influxd.start();
+    expect(await store2.drain(30_000)).toBe(0);
+    const all = await store2.query({ measurement: 'device_telemetry', from: at(0), to: at(total) });
+    expect(all).toHaveLength(total);
+    expect(new Set(all.map((p) => p.fields.event_id)).size).toBe(total);
+    await writer2.close();
+    await store2.close();
+  });
+
+  it('drops only beyond its bound, and says so', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (s: string) => { lines.push(s); } });
+    await influxd.stop();
+    const store = new InfluxTimeSeries({ url: influxd.url, database: `bound_${process.pid}`, bufferMaxPoints: 1000, dataDir: dir(), logger, maxRetryMs: 300 });
+    const pts = (from: number, n: number): Point[] => Array.from({ length: n }, (_, k) => ({
+      measurement: 'device_events', tags: { tenant: '0301', kind: 'door_lock', type: 'opened' }, fields: { count: 1 }, ts: at(from + k),
+    }));
+    await store.write(pts(0, 800));
+    await store.write(pts(800, 800));
+    expect(store.pending()).toBe(1000);
+    expect(lines.some((l) => l.includes('buffer for InfluxDB is full') && l.includes('"bound":1000'))).toBe(true);
+    await influxd.start();
+    expect(await store.drain(30_000)).toBe(0);
+    expect(await store.sum({ measurement: 'device_events', field: 'count', from: at(0), to: at(2000), groupBy: [] })).toEqual([{ tags: {}, value: 1000 }]);
+    await store.close();
+  });
+});
+
+describe('the hub with INFLUX_URL', () => {
+  it('writes device telemetry and event counts to InfluxDB', async () => {
+    const database = `hub_${process.pid}`;
+    const t = await startTestHub({ influx: { url: influxd.url, database, bufferMaxPoints: 100_000 } });
+    try {
+      const dev = await registerDevice(t.api, 'safety_alarm');
+      const client = await connectDevice(t.mqttUrl, dev);
+      const ts = new Date().toISOString();
+      await client.publishAsync(topics.events(dev.id), JSON.stringify({ id: 'hb-1', ts, type: 'heartbeat', battery: 64, signal: -77, firmware: '9.9' }), { qos: 1 });
+      await client.publishAsync(topics.events(dev.id), JSON.stringify({ id: 'bp-1', ts, type: 'button_pressed' }), { qos: 1 });
+      await client.endAsync();
+      await t.hub.ctx.series.flush();
+      expect((await t.api('GET', '/api/health')).body.timeseries.store).toBe('influxdb');
+      const q = encodeURIComponent(`SELECT * FROM device_telemetry WHERE device = '${dev.id}'`);
+      const res = await eventually(async () => {
+        const r = (await (await fetch(`${influxd.url}/query?db=${database}&q=${q}`)).json()) as any;
+        return r.results[0].series ? r : null;
+      }, 'telemetry in InfluxDB');
+      const s = res.results[0].series[0];
+      const row = Object.fromEntries(s.columns.map((c: string, i: number) => [c, s.values[0][i]]));
+      expect(row).toMatchObject({ battery: 64, signal: -77, firmware: '9.9', event_id: 'hb-1', tenant: '0301', kind: 'safety_alarm', type: 'heartbeat' });
+      const counts = await t.hub.ctx.timeseries.sum({ measurement: 'device_events', field: 'count', from: new Date(Date.now() - 60_000), to: new Date(Date.now() + 60_000), tags: { tenant: '0301' }, groupBy: ['type'] });
+      expect(counts).toEqual([{ tags: { type: 'button_pressed' }, value: 1 }, { tags: { type: 'heartbeat' }, value: 1 }]);
+      const events = (await t.api('GET', `/api/devices/${dev.id}/events`)).body.map((r: { event: { id: string } }) => r.event.id).sort();
+      expect(events).toEqual(['bp-1', 'hb-1']);
+    } finally {
+      await t.close();
+    }
+  });
+});
