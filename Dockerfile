@@ -1,0 +1,9 @@
+FROM node:20-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev
+COPY . .
+ENV HOST=0.0.0.0 DATA_DIR=/data
+EXPOSE 1883 8080
+CMD ["npm", "start"]
