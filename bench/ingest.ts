@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import { topics } from '../hub/core/topics.ts';
-import { connectDevice, registerDevice, startTestHub } from '../test/helpers/hub.ts';
+import { connectDevice, type Registered, registerDevice, startTestHub } from '../test/helpers/hub.ts';
 import { percentile } from './stats.ts';
 
 const { values } = parseArgs({
@@ -24,7 +24,7 @@ const careShare = Number(values.care);
 
 const t = await startTestHub();
 const t0 = performance.now();
-const regs = [];
+const regs: Registered[] = [];
 for (let i = 0; i < devices; i++) regs.push(await registerDevice(t.api, 'safety_alarm'));
 const tRegistered = performance.now();
 const clients: MqttClient[] = await Promise.all(regs.map((d) => connectDevice(t.mqttUrl, d)));
