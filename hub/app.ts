@@ -5,17 +5,22 @@
  */
 import type { Logger } from 'pino';
 import { type Broker, startBroker } from '../broker/broker.ts';
+import { AlarmScheduler } from './alarms/scheduler.ts';
+import { AlarmService } from './alarms/service.ts';
 import { buildApi } from './api/server.ts';
 import { EventBus } from './bus.ts';
 import type { Config } from './config.ts';
 import type { HubContext } from './context.ts';
 import { Ingest } from './ingest/ingest.ts';
+import { LiveChannel } from './live/live.ts';
 import { hashPassword, randomToken } from './security/secrets.ts';
+import { AlarmStore } from './store/alarms.ts';
 import { AuditLog } from './store/audit.ts';
 import { openDatabase } from './store/db.ts';
 import { DeviceStore } from './store/devices.ts';
 import { EventStore } from './store/events.ts';
 import { ResidentStore } from './store/residents.ts';
+import { RuleStore } from './store/rules.ts';
 import { TenantStore } from './store/tenants.ts';
 import { UserStore } from './store/users.ts';
 import { GroupCommitWriter } from './store/writer.ts';
@@ -29,6 +34,8 @@ export type RunningHub = {
   httpPort: number;
   ctx: HubContext;
   broker: Broker;
+  live: LiveChannel;
+  scheduler: AlarmScheduler;
   /** Set only when the admin password was generated on this start. */
   generatedAdminPassword: string | null;
   close(): Promise<void>;
@@ -44,17 +51,26 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   const bus = new EventBus();
   const devices = new DeviceStore(db);
   const events = new EventStore(db);
-  const ingest = new Ingest({ devices, events, writer, series, bus, log: log.child({ part: 'ingest' }), now });
+  const residents = new ResidentStore(db);
+  const rules = new RuleStore(db);
+  const alarms = new AlarmStore(db);
+  let broker: Broker | null = null;
+  const alarmService = new AlarmService({
+    db, alarms, rules, devices, residents, bus, log: log.child({ part: 'alarms' }), policy: config.alarms, silence: config.silence,
+    sendCommand: async (deviceId, command) => { await broker?.sendCommand(deviceId, command); },
+  });
+  const ingest = new Ingest({
+    devices, events, writer, series, bus, log: log.child({ part: 'ingest' }), now,
+    reactor: alarmService,
+  });
 
   // Nobody is connected to a broker that has just started.
   db.prepare('UPDATE devices SET online = 0 WHERE online = 1').run();
 
-  let broker: Broker | null = null;
   const ctx: HubContext = {
-    log, now, db, writer, devices, events, ingest, bus, timeseries, series,
+    log, now, db, writer, devices, events, ingest, bus, timeseries, series, residents, rules, alarms, alarmService,
     tenants: new TenantStore(db),
     users: new UserStore(db),
-    residents: new ResidentStore(db),
     audit: new AuditLog(db),
     connectedDevices: () => broker?.connectedDevices() ?? 0,
   };
@@ -79,7 +95,12 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   });
 
   const api = await buildApi(ctx);
+  const live = new LiveChannel({ alarms, users: ctx.users, bus, log: log.child({ part: 'live' }), now });
+  live.attach(api.server);
   await api.listen({ port: config.httpPort, host: config.host });
+  // Deadlines that fell due while the hub was down fire on the first tick.
+  const scheduler = new AlarmScheduler(alarmService, writer, now, log.child({ part: 'alarms' }), config.scheduler);
+  scheduler.start();
   const httpPort = (api.server.address() as { port: number }).port;
   log.info({ port: httpPort, host: config.host, timeseries: timeseries.name }, 'hub: HTTP API listening');
 
@@ -89,10 +110,14 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     httpPort,
     ctx,
     broker,
+    live,
+    scheduler,
     generatedAdminPassword,
     close() {
       closing ??= (async () => {
         bus.off('broker');
+        await scheduler.stop();
+        await live.close();
         await api.close();
         await liveBroker.close();
         writer.flush();

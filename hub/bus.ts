@@ -2,6 +2,7 @@
  * Typed internal events. Every listener has an owner, so a part that stops removes all of its
  * listeners with one `off(owner)`.
  */
+import type { Alarm, TransitionAction } from './core/alarms.ts';
 import type { DeviceEvent } from './core/events.ts';
 import type { RejectCode } from './core/decode.ts';
 import type { DeviceIdentity } from './store/devices.ts';
@@ -12,6 +13,8 @@ export type HubEvents = {
   'device.rejected': { device: DeviceIdentity; code: RejectCode; reason: string; at: Date };
   'device.connection': { device: DeviceIdentity; online: boolean; at: Date };
   'device.decommissioned': { deviceId: string; at: Date };
+  /** An alarm changed; emitted after the change is committed. */
+  'alarm.changed': { change: TransitionAction; alarm: Alarm };
 };
 
 type Listener<K extends keyof HubEvents> = (payload: HubEvents[K]) => void;

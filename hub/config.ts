@@ -4,6 +4,8 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { type AlarmPolicy, DEFAULT_POLICY } from './core/alarms.ts';
+import { DEFAULT_SILENCE_POLICY, type SilencePolicy } from './core/silence.ts';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 
@@ -15,6 +17,9 @@ export const EnvSchema = Type.Object({
   INFLUX_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s/]+(/[A-Za-z0-9_-]*)?$' })),
   INFLUX_BUFFER_MAX_POINTS: Type.Optional(Type.Integer({ minimum: 1000 })),
   COMMIT_WINDOW_MS: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+  ESCALATION_SECONDS: Type.Optional(Type.String({ pattern: '^\\s*\\d+(\\s*,\\s*\\d+){4}\\s*$' })),
+  ESCALATION_REPEAT_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
+  CANCEL_GRACE_SECONDS: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })),
   HUB_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
   LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
 });
@@ -30,7 +35,13 @@ export type Config = {
   logLevel: string;
   /** How long writes are gathered into one commit of the operational store. */
   commitWindowMs: number;
+  alarms: AlarmPolicy;
+  silence: SilencePolicy;
+  /** How often the alarm clock looks at deadlines and at silent devices. */
+  scheduler: { tickMs: number; silenceEveryMs: number };
 };
+
+export const DEFAULT_SCHEDULER = { tickMs: 250, silenceEveryMs: 5000 };
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -42,6 +53,7 @@ export class ConfigError extends Error {
 const HINTS: Record<string, string> = {
   INFLUX_URL: 'e.g. http://localhost:8086/velferd (the path names the database)',
   HUB_ADMIN_PASSWORD: 'at least 8 characters',
+  ESCALATION_SECONDS: 'five numbers, seconds to acknowledge for priority 1 to 5, e.g. 60,120,300,900,3600',
   LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
 };
 
@@ -76,5 +88,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     adminPassword: e.HUB_ADMIN_PASSWORD ?? null,
     logLevel: e.LOG_LEVEL ?? 'info',
     commitWindowMs: e.COMMIT_WINDOW_MS ?? 0,
+    alarms: {
+      ackDeadlineSeconds: e.ESCALATION_SECONDS
+        ? (e.ESCALATION_SECONDS.split(',').map((x) => Number(x.trim())) as AlarmPolicy['ackDeadlineSeconds'])
+        : DEFAULT_POLICY.ackDeadlineSeconds,
+      escalationRepeatSeconds: e.ESCALATION_REPEAT_SECONDS ?? DEFAULT_POLICY.escalationRepeatSeconds,
+      cancelGraceSeconds: e.CANCEL_GRACE_SECONDS ?? DEFAULT_POLICY.cancelGraceSeconds,
+    },
+    silence: DEFAULT_SILENCE_POLICY,
+    scheduler: DEFAULT_SCHEDULER,
   };
 }

@@ -3,13 +3,16 @@
  * nothing below it reads the environment or creates its own clients.
  */
 import type { Logger } from 'pino';
+import type { AlarmService } from './alarms/service.ts';
 import type { EventBus } from './bus.ts';
 import type { Ingest } from './ingest/ingest.ts';
+import type { AlarmStore } from './store/alarms.ts';
 import type { AuditLog } from './store/audit.ts';
 import type { Db } from './store/db.ts';
 import type { DeviceStore } from './store/devices.ts';
 import type { EventStore } from './store/events.ts';
 import type { ResidentStore } from './store/residents.ts';
+import type { RuleStore } from './store/rules.ts';
 import type { TenantStore } from './store/tenants.ts';
 import type { UserStore } from './store/users.ts';
 import type { GroupCommitWriter } from './store/writer.ts';
@@ -27,6 +30,9 @@ export type HubContext = {
   devices: DeviceStore;
   events: EventStore;
   audit: AuditLog;
+  rules: RuleStore;
+  alarms: AlarmStore;
+  alarmService: AlarmService;
   timeseries: TimeSeriesStore;
   series: TimeSeriesWriter;
   ingest: Ingest;

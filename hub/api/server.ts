@@ -10,8 +10,10 @@ import type { HubContext } from '../context.ts';
 import { installAuth } from './auth.ts';
 import { formatValidationErrors, installErrorHandler } from './errors.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { alarmRoutes } from './routes/alarms.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { residentRoutes } from './routes/residents.ts';
+import { ruleRoutes } from './routes/rules.ts';
 import { systemRoutes } from './routes/system.ts';
 
 export async function buildApi(ctx: HubContext): Promise<FastifyInstance> {
@@ -38,5 +40,7 @@ export async function buildApi(ctx: HubContext): Promise<FastifyInstance> {
   await app.register(adminRoutes(ctx));
   await app.register(residentRoutes(ctx));
   await app.register(deviceRoutes(ctx));
+  await app.register(alarmRoutes(ctx));
+  await app.register(ruleRoutes(ctx));
   return app;
 }

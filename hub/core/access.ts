@@ -13,13 +13,19 @@ export type Permission =
   | 'users:write'
   | 'residents:read' | 'residents:write'
   | 'devices:read' | 'devices:write'
-  | 'events:read';
+  | 'events:read'
+  | 'alarms:read' | 'alarms:handle'
+  | 'rules:read' | 'rules:write'
+  | 'maintenance:write';
 
 const GRANTS: Record<Role, readonly Permission[]> = {
-  operator: ['tenants:read', 'residents:read', 'devices:read', 'events:read'],
-  technician: ['tenants:read', 'residents:read', 'residents:write', 'devices:read', 'devices:write', 'events:read'],
-  leader: ['tenants:read'],
-  admin: ['tenants:read', 'tenants:write', 'users:write', 'residents:read', 'residents:write', 'devices:read', 'devices:write', 'events:read'],
+  operator: ['tenants:read', 'residents:read', 'devices:read', 'events:read', 'alarms:read', 'alarms:handle', 'rules:read'],
+  technician: ['tenants:read', 'residents:read', 'residents:write', 'devices:read', 'devices:write', 'events:read', 'alarms:read', 'alarms:handle', 'rules:read', 'maintenance:write'],
+  leader: ['tenants:read', 'rules:read'],
+  admin: [
+    'tenants:read', 'tenants:write', 'users:write', 'residents:read', 'residents:write', 'devices:read', 'devices:write', 'events:read',
+    'alarms:read', 'alarms:handle', 'rules:read', 'rules:write', 'maintenance:write',
+  ],
 };
 
 export type Principal = { userId: string; username: string; role: Role; tenantIds: readonly string[] };

@@ -5,6 +5,8 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ROLES } from './access.ts';
 import { DeviceKindSchema } from './events.ts';
+import { SafeZoneSchema } from './geo.ts';
+import { RiskFlagSchema } from './rules.ts';
 
 export const TenantId = Type.String({ pattern: '^[0-9]{4}$', description: 'Kommunenummer: four digits, e.g. 0301' });
 const Id = Type.String({ minLength: 1, maxLength: 64 });
@@ -51,15 +53,29 @@ const residentFields = {
   nextOfKin: Type.Optional(Type.Array(NextOfKinSchema, { maxItems: 10 })),
   actionPlan: Type.Optional(Type.String({ maxLength: 5000, description: 'What to do when this resident raises an alarm' })),
   notes: Type.Optional(Type.String({ maxLength: 5000 })),
+  riskFlags: Type.Optional(Type.Array(RiskFlagSchema, { uniqueItems: true, description: 'What the rules need to know, e.g. wandering_risk' })),
+  safeZone: Type.Optional(Type.Union([SafeZoneSchema, Type.Null()], { description: 'Where a GPS tracker\'s wearer is safe' })),
 };
+
+/** Maintenance holds back technical alarms until a time that must come: never forever. */
+export const MAX_MAINTENANCE_DAYS = 14;
+export const MaintenanceSchema = Type.Object({
+  until: Type.String({ format: 'date-time', description: `End of maintenance, at most ${MAX_MAINTENANCE_DAYS} days ahead` }),
+  note: Type.Optional(Type.String({ maxLength: 500 })),
+}, { additionalProperties: false });
 
 export const NewResidentSchema = Type.Object({ tenantId: TenantId, ...residentFields }, { additionalProperties: false });
 export type NewResident = Static<typeof NewResidentSchema>;
+
+/** A full replacement of what can change about a resident. */
+export const ResidentUpdateSchema = Type.Object(residentFields, { additionalProperties: false });
+export type ResidentUpdate = Static<typeof ResidentUpdateSchema>;
 
 export const ResidentSchema = Type.Object({
   id: Id,
   tenantId: TenantId,
   ...residentFields,
+  maintenanceUntil: Type.Optional(Type.Union([IsoTime, Type.Null()])),
   createdAt: IsoTime,
   updatedAt: IsoTime,
 });
@@ -92,6 +108,7 @@ export const DeviceSchema = Type.Object({
     Type.Object({ lat: Type.Number(), lon: Type.Number(), accuracy: Type.Number(), at: IsoTime }),
     Type.Null(),
   ]),
+  maintenanceUntil: Nullable(Type.String({ format: 'date-time' })),
   acceptedCount: Type.Integer({ description: 'Events accepted from this device' }),
   rejectedCount: Type.Integer({ description: 'Payloads rejected as malformed or invalid' }),
   lastRejection: Type.Union([

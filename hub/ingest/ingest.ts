@@ -8,6 +8,7 @@
  * not resend it forever while every other device goes on being served.
  */
 import type { Logger } from 'pino';
+import type { AlarmChange } from '../alarms/service.ts';
 import type { EventBus } from '../bus.ts';
 import { decodeEvent, decodeStatus, type RejectCode } from '../core/decode.ts';
 import { type DeviceEvent, isTelemetry } from '../core/events.ts';
@@ -17,6 +18,12 @@ import type { GroupCommitWriter } from '../store/writer.ts';
 import { telemetryPoint } from '../timeseries/measurements.ts';
 import type { TimeSeriesWriter } from '../timeseries/writer.ts';
 
+/** Reacts to accepted events inside their commit, and announces the outcome after it. */
+export type Reactor<C> = {
+  onEvent(device: DeviceIdentity, event: DeviceEvent, receivedAt: Date): C[];
+  publish(changes: C[]): void;
+};
+
 export type IngestDeps = {
   devices: DeviceStore;
   events: EventStore;
@@ -25,6 +32,7 @@ export type IngestDeps = {
   bus: EventBus;
   log: Logger;
   now: () => Date;
+  reactor?: Reactor<AlarmChange>;
 };
 
 export type IngestOutcome = 'stored' | 'duplicate' | 'telemetry' | 'rejected' | 'status';
@@ -52,7 +60,11 @@ export class Ingest {
     }
     const event = decoded.event;
     if (isTelemetry(event.type)) {
-      await this.d.writer.run(() => this.applyState(device, event, receivedAt));
+      const changes = await this.d.writer.run(() => {
+        this.applyState(device, event, receivedAt);
+        return this.d.reactor?.onEvent(device, event, receivedAt) ?? [];
+      });
+      this.d.reactor?.publish(changes);
       const point = telemetryPoint(device.tenantId, device.kind, device.deviceId, event);
       if (point) this.d.series.addPoint(point);
       this.d.series.countEvent(device.tenantId, device.kind, event.type);
@@ -61,10 +73,13 @@ export class Ingest {
     }
     const stored = await this.d.writer.run(() => {
       const inserted = this.d.events.insert(device.deviceId, device.tenantId, event, receivedAt);
-      if (inserted) this.applyState(device, event, receivedAt);
-      return inserted;
+      if (!inserted) return null;
+      this.applyState(device, event, receivedAt);
+      // The alarm is committed with its event, before the device is acknowledged.
+      return this.d.reactor?.onEvent(device, event, receivedAt) ?? [];
     });
-    if (!stored) return 'duplicate';
+    if (stored === null) return 'duplicate';
+    this.d.reactor?.publish(stored);
     this.d.series.countEvent(device.tenantId, device.kind, event.type);
     this.announce(device, event, receivedAt);
     return 'stored';

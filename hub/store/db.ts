@@ -101,6 +101,66 @@ const MIGRATIONS: string[] = [
   CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
   `,
+  `
+  ALTER TABLE devices ADD COLUMN maintenance_until TEXT;
+  ALTER TABLE devices ADD COLUMN rule_memory TEXT;
+  CREATE TABLE rules (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id),
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE INDEX rules_by_tenant ON rules(tenant_id);
+  -- An alarm is kept whole as JSON; the columns beside it are what is searched.
+  CREATE TABLE alarms (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    dedupe_key TEXT NOT NULL,
+    device_id TEXT,
+    next_escalation_at TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  -- One open or acknowledged alarm per (device, alarm type).
+  CREATE UNIQUE INDEX alarms_active ON alarms(dedupe_key) WHERE state != 'resolved';
+  CREATE INDEX alarms_escalation ON alarms(next_escalation_at) WHERE state = 'open';
+  CREATE INDEX alarms_by_tenant ON alarms(tenant_id, created_at);
+  CREATE INDEX alarms_by_state ON alarms(state, created_at);
+  CREATE TABLE alarm_events (
+    seq INTEGER PRIMARY KEY,
+    alarm_id TEXT NOT NULL REFERENCES alarms(id),
+    received_at TEXT NOT NULL,
+    event TEXT NOT NULL
+  );
+  CREATE INDEX alarm_events_by_alarm ON alarm_events(alarm_id);
+  CREATE TABLE alarm_transitions (
+    seq INTEGER PRIMARY KEY,
+    alarm_id TEXT NOT NULL REFERENCES alarms(id),
+    at TEXT NOT NULL,
+    actor_type TEXT NOT NULL,
+    actor_id TEXT,
+    actor_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    detail TEXT
+  );
+  CREATE INDEX alarm_transitions_by_alarm ON alarm_transitions(alarm_id);
+  CREATE TRIGGER alarm_transitions_no_update BEFORE UPDATE ON alarm_transitions BEGIN SELECT RAISE(ABORT, 'transitions are append-only'); END;
+  -- Deadlines a rule set for a device: raise unless something ends them first.
+  CREATE TABLE watches (
+    device_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    due_at TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    PRIMARY KEY (device_id, key)
+  );
+  CREATE INDEX watches_due ON watches(due_at);
+  `,
 ];
 
 export function openDatabase(dataDir: string, file = 'hub.db'): Db {

@@ -1,4 +1,5 @@
 import { DEFAULT_HEARTBEAT_SECONDS, type DeviceKind } from '../core/events.ts';
+import { type DeviceMemory, EMPTY_MEMORY } from '../core/rules.ts';
 import type { Device, NewDevice } from '../core/model.ts';
 import { hashDeviceSecret, randomToken, shortId, verifyDeviceSecret } from '../security/secrets.ts';
 import type { Db } from './db.ts';
@@ -9,7 +10,7 @@ type Row = {
   decommissioned_at: string | null; online: number; last_seen_at: string | null; battery: number | null;
   signal: number | null; firmware: string | null; lat: number | null; lon: number | null; accuracy: number | null;
   position_at: string | null; accepted_count: number; rejected_count: number; last_rejection: string | null;
-  last_rejection_at: string | null;
+  last_rejection_at: string | null; maintenance_until: string | null; rule_memory: string | null;
 };
 
 /** What the broker and ingest need to know about a connected device. */
@@ -26,6 +27,7 @@ function fromRow(r: Row): Device {
     online: r.online === 1, lastSeenAt: r.last_seen_at, battery: r.battery, signal: r.signal, firmware: r.firmware,
     position: r.lat !== null && r.lon !== null && r.position_at !== null
       ? { lat: r.lat, lon: r.lon, accuracy: r.accuracy ?? 0, at: r.position_at } : null,
+    maintenanceUntil: r.maintenance_until,
     acceptedCount: r.accepted_count, rejectedCount: r.rejected_count,
     lastRejection: r.last_rejection !== null && r.last_rejection_at !== null ? { reason: r.last_rejection, at: r.last_rejection_at } : null,
   };
@@ -43,6 +45,9 @@ export class DeviceStore {
       battery: db.prepare('UPDATE devices SET battery = ? WHERE id = ?'),
       position: db.prepare('UPDATE devices SET lat = ?, lon = ?, accuracy = ?, position_at = ? WHERE id = ? AND (position_at IS NULL OR position_at <= ?)'),
       online: db.prepare('UPDATE devices SET online = ? WHERE id = ?'),
+      memory: db.prepare('SELECT rule_memory FROM devices WHERE id = ?'),
+      setMemory: db.prepare('UPDATE devices SET rule_memory = ? WHERE id = ?'),
+      context: db.prepare('SELECT resident_id, maintenance_until FROM devices WHERE id = ?'),
       rejected: db.prepare('UPDATE devices SET rejected_count = rejected_count + 1, last_rejection = ?, last_rejection_at = ? WHERE id = ?'),
     };
   }
@@ -114,5 +119,34 @@ export class DeviceStore {
 
   recordRejection(id: string, reason: string, at: Date): void {
     this.stmt.rejected.run(reason, at.toISOString(), id);
+  }
+
+  /** The device's rule memory (geofence, signal streak), kept between events. */
+  memory(id: string): DeviceMemory {
+    const r = this.stmt.memory.get(id) as { rule_memory: string | null } | undefined;
+    return r?.rule_memory ? { ...EMPTY_MEMORY, ...(JSON.parse(r.rule_memory) as Partial<DeviceMemory>) } : EMPTY_MEMORY;
+  }
+
+  setMemory(id: string, memory: DeviceMemory): void {
+    this.stmt.setMemory.run(JSON.stringify(memory), id);
+  }
+
+  /** The resident and maintenance of a device, for the rules. */
+  context(id: string): { residentId: string | null; maintenanceUntil: string | null } {
+    const r = this.stmt.context.get(id) as { resident_id: string | null; maintenance_until: string | null } | undefined;
+    return { residentId: r?.resident_id ?? null, maintenanceUntil: r?.maintenance_until ?? null };
+  }
+
+  setMaintenance(id: string, until: Date | null): void {
+    this.db.prepare('UPDATE devices SET maintenance_until = ? WHERE id = ?').run(until ? until.toISOString() : null, id);
+  }
+
+  /** Active devices with what the silence check needs. */
+  presence(): { id: string; tenantId: string; residentId: string | null; lastSeenAt: string; intervalSeconds: number; maintenanceUntil: string | null }[] {
+    return (this.db.prepare(
+      `SELECT id, tenant_id, resident_id, coalesce(last_seen_at, created_at) AS seen, heartbeat_interval_s, maintenance_until
+       FROM devices WHERE decommissioned_at IS NULL`,
+    ).all() as { id: string; tenant_id: string; resident_id: string | null; seen: string; heartbeat_interval_s: number; maintenance_until: string | null }[])
+      .map((r) => ({ id: r.id, tenantId: r.tenant_id, residentId: r.resident_id, lastSeenAt: r.seen, intervalSeconds: r.heartbeat_interval_s, maintenanceUntil: r.maintenance_until }));
   }
 }

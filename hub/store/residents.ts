@@ -1,4 +1,5 @@
-import type { NewResident, Resident } from '../core/model.ts';
+import type { NewResident, Resident, ResidentUpdate } from '../core/model.ts';
+import type { ResidentFacts } from '../core/rules.ts';
 import { shortId } from '../security/secrets.ts';
 import type { Db } from './db.ts';
 
@@ -30,5 +31,30 @@ export class ResidentStore {
       ? this.db.prepare('SELECT * FROM residents ORDER BY tenant_id, name').all() as Row[]
       : tenantIds.flatMap((t) => this.db.prepare('SELECT * FROM residents WHERE tenant_id = ? ORDER BY name').all(t) as Row[]);
     return rows.map(fromRow);
+  }
+
+  /** Replaces what can change; the municipality and id stay. */
+  update(id: string, input: ResidentUpdate, now: Date): Resident | undefined {
+    const existing = this.get(id);
+    if (!existing) return undefined;
+    const { name, address, ...details } = input;
+    const keep = existing.maintenanceUntil ? { maintenanceUntil: existing.maintenanceUntil } : {};
+    this.db.prepare('UPDATE residents SET name = ?, address = ?, details = ?, updated_at = ? WHERE id = ?')
+      .run(name, address, JSON.stringify({ ...details, ...keep }), now.toISOString(), id);
+    return this.get(id);
+  }
+
+  setMaintenance(id: string, until: Date | null, now: Date): void {
+    const r = this.db.prepare('SELECT details FROM residents WHERE id = ?').get(id) as { details: string } | undefined;
+    if (!r) return;
+    const details = { ...JSON.parse(r.details), maintenanceUntil: until ? until.toISOString() : null };
+    this.db.prepare('UPDATE residents SET details = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(details), now.toISOString(), id);
+  }
+
+  /** What the rules need to know about a resident. */
+  facts(id: string | null): ResidentFacts {
+    if (!id) return null;
+    const r = this.get(id);
+    return r ? { id: r.id, riskFlags: r.riskFlags ?? [], safeZone: r.safeZone ?? null, maintenanceUntil: r.maintenanceUntil ?? null } : null;
   }
 }

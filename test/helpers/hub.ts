@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { type RunningHub, startHub } from '../../hub/app.ts';
-import type { Config } from '../../hub/config.ts';
+import { type Config, loadConfig } from '../../hub/config.ts';
 import type { DeviceKind } from '../../hub/core/events.ts';
 
 export const ADMIN_PASSWORD = 'test-admin-password';
@@ -42,11 +42,13 @@ export function apiClient(httpUrl: string, defaultToken: () => string | null): A
   };
 }
 
-export async function startTestHub(opts: { dataDir?: string; influx?: Config['influx']; logLevel?: string } = {}): Promise<TestHub> {
+export async function startTestHub(opts: { dataDir?: string; influx?: Config['influx']; logLevel?: string; config?: Partial<Config> } = {}): Promise<TestHub> {
   const dataDir = opts.dataDir ?? tempDir();
   const config: Config = {
+    ...loadConfig({}),
     mqttPort: 0, httpPort: 0, host: '127.0.0.1', dataDir,
-    influx: opts.influx ?? null, adminPassword: ADMIN_PASSWORD, logLevel: opts.logLevel ?? 'silent', commitWindowMs: 0,
+    influx: opts.influx ?? null, adminPassword: ADMIN_PASSWORD, logLevel: opts.logLevel ?? 'silent',
+    ...opts.config,
   };
   const hub = await startHub(config, pino({ level: config.logLevel }));
   const httpUrl = `http://127.0.0.1:${hub.httpPort}`;

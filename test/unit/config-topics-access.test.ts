@@ -5,9 +5,13 @@ import { mayPublish, maySubscribe, parseTopic, topics } from '../../hub/core/top
 
 describe('loadConfig', () => {
   it('has defaults that start a hub with nothing set', () => {
-    expect(loadConfig({})).toEqual({
+    expect(loadConfig({})).toMatchObject({
       mqttPort: 1883, httpPort: 8080, host: '0.0.0.0', dataDir: './data', influx: null, adminPassword: null, logLevel: 'info', commitWindowMs: 0,
+      alarms: { ackDeadlineSeconds: [60, 120, 300, 900, 3600], escalationRepeatSeconds: 60, cancelGraceSeconds: 60 },
     });
+    expect(loadConfig({ ESCALATION_SECONDS: '30, 60,90,120,150', ESCALATION_REPEAT_SECONDS: '10' }).alarms)
+      .toEqual({ ackDeadlineSeconds: [30, 60, 90, 120, 150], escalationRepeatSeconds: 10, cancelGraceSeconds: 60 });
+    expect(() => loadConfig({ ESCALATION_SECONDS: '60,120' })).toThrow(/ESCALATION_SECONDS/);
   });
 
   it('reads ports, InfluxDB URL with its database, and treats empty strings as unset', () => {

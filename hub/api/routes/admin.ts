@@ -11,7 +11,9 @@ export const adminRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async
     onRequest: requires('tenants:write'),
     schema: { tags: ['tenants'], summary: 'Add a municipality', security: [{ bearer: [] }], body: TenantSchema, response: { 201: TenantSchema } },
   }, async (req, reply) => {
-    if (!ctx.tenants.create(req.body, ctx.now())) throw conflict(`municipality ${req.body.id} exists`);
+    // A new municipality starts with the default rules, in the same commit.
+    const created = ctx.db.transaction(() => ctx.tenants.create(req.body, ctx.now()) && (ctx.rules.seedDefaults(req.body.id, ctx.now()), true))();
+    if (!created) throw conflict(`municipality ${req.body.id} exists`);
     ctx.audit.record(principalOf(req), { action: 'create', targetType: 'tenant', targetId: req.body.id, tenantId: req.body.id }, ctx.now());
     return reply.status(201).send(req.body);
   });

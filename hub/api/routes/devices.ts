@@ -1,7 +1,8 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { type Principal, servesAllTenants, servesTenant } from '../../core/access.ts';
 import { AnyDeviceEventSchema, type DeviceEvent } from '../../core/events.ts';
-import { type Device, DeviceSchema, NewDeviceSchema, TenantId } from '../../core/model.ts';
+import { type Device, DeviceSchema, MAX_MAINTENANCE_DAYS, MaintenanceSchema, NewDeviceSchema, TenantId } from '../../core/model.ts';
+import { maintenanceUntil } from './maintenance.ts';
 import type { HubContext } from '../../context.ts';
 import { eventFromTelemetry } from '../../timeseries/measurements.ts';
 import { assertServes, principalOf, requires } from '../auth.ts';
@@ -109,5 +110,19 @@ export const deviceRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
     return [...care, ...telemetry]
       .sort((a, b) => Date.parse(b.event.ts) - Date.parse(a.event.ts))
       .slice(0, limit);
+  });
+
+  app.put('/api/devices/:id/maintenance', {
+    onRequest: requires('maintenance:write'),
+    schema: {
+      tags: ['devices'], summary: `Hold back the device's technical alarms until a time (at most ${MAX_MAINTENANCE_DAYS} days ahead); care alarms still come`, security: [{ bearer: [] }],
+      params: DeviceParams, body: MaintenanceSchema, response: { 200: DeviceSchema },
+    },
+  }, async (req) => {
+    const p = principalOf(req);
+    const d = visibleDevice(p, req.params.id);
+    ctx.devices.setMaintenance(d.id, maintenanceUntil(req.body.until, ctx.now()));
+    ctx.audit.record(p, { action: 'maintenance', targetType: 'device', targetId: d.id, tenantId: d.tenantId, reason: req.body.note ?? null }, ctx.now());
+    return ctx.devices.get(d.id) as Device;
   });
 };

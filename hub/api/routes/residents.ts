@@ -1,6 +1,7 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { servesAllTenants } from '../../core/access.ts';
-import { NewResidentSchema, ResidentSchema, TenantId } from '../../core/model.ts';
+import { MAX_MAINTENANCE_DAYS, MaintenanceSchema, NewResidentSchema, ResidentSchema, ResidentUpdateSchema, TenantId } from '../../core/model.ts';
+import { maintenanceUntil } from './maintenance.ts';
 import type { HubContext } from '../../context.ts';
 import { assertServes, principalOf, requires } from '../auth.ts';
 import { badRequest, notFound } from '../errors.ts';
@@ -48,5 +49,40 @@ export const residentRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => as
     if (!r || !(servesAllTenants(p) || p.tenantIds.includes(r.tenantId))) throw notFound('resident');
     ctx.audit.record(p, { action: 'read', targetType: 'resident', targetId: r.id, tenantId: r.tenantId, reason: req.query.reason ?? null }, ctx.now());
     return r;
+  });
+
+  app.put('/api/residents/:id', {
+    onRequest: requires('residents:write'),
+    schema: {
+      tags: ['residents'], summary: 'Replace what can change about a resident: address, next of kin, risk flags, safe zone, …', security: [{ bearer: [] }],
+      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+      body: ResidentUpdateSchema,
+      response: { 200: ResidentSchema },
+    },
+  }, async (req) => {
+    const p = principalOf(req);
+    const r = ctx.residents.get(req.params.id);
+    if (!r || !(servesAllTenants(p) || p.tenantIds.includes(r.tenantId))) throw notFound('resident');
+    const updated = ctx.residents.update(r.id, req.body, ctx.now());
+    ctx.audit.record(p, { action: 'update', targetType: 'resident', targetId: r.id, tenantId: r.tenantId }, ctx.now());
+    return updated;
+  });
+
+  app.put('/api/residents/:id/maintenance', {
+    onRequest: requires('maintenance:write'),
+    schema: {
+      tags: ['residents'], summary: `Hold back technical alarms of the resident's devices until a time (at most ${MAX_MAINTENANCE_DAYS} days ahead); care alarms still come`, security: [{ bearer: [] }],
+      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+      body: MaintenanceSchema,
+      response: { 200: ResidentSchema },
+    },
+  }, async (req) => {
+    const p = principalOf(req);
+    const r = ctx.residents.get(req.params.id);
+    if (!r || !(servesAllTenants(p) || p.tenantIds.includes(r.tenantId))) throw notFound('resident');
+    const until = maintenanceUntil(req.body.until, ctx.now());
+    ctx.residents.setMaintenance(r.id, until, ctx.now());
+    ctx.audit.record(p, { action: 'maintenance', targetType: 'resident', targetId: r.id, tenantId: r.tenantId, reason: req.body.note ?? null }, ctx.now());
+    return ctx.residents.get(r.id);
   });
 };

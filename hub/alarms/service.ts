@@ -1,0 +1,240 @@
+/**
+ * The alarm adapter: runs the pure rules and lifecycle against the stores.
+ *
+ * `onEvent` runs inside the same commit as the event it reacts to, before the device is
+ * acknowledged: an acknowledged event never loses its alarm. `tick` fires what time decides
+ * (watches that ran out, escalations, silent devices); its deadlines are in the store, so they
+ * survive a restart and fire on time after it. Changes are announced only after their commit.
+ */
+import type { Logger } from 'pino';
+import type { EventBus } from '../bus.ts';
+import { type Principal, servesTenant } from '../core/access.ts';
+import {
+  type Alarm, type AlarmPolicy, type Refusal, type ResolutionReason, type Step, type TransitionAction,
+  acknowledge, clear, escalate, note, raise, repeat, residentCancel, resolve,
+} from '../core/alarms.ts';
+import type { DeviceEvent } from '../core/events.ts';
+import { type RaiseSpec, type Rule, evaluate } from '../core/rules.ts';
+import { type SilencePolicy, type SilentDevice, planSilence, silentSince } from '../core/silence.ts';
+import { shortId } from '../security/secrets.ts';
+import { type AlarmStore, dedupeKey } from '../store/alarms.ts';
+import type { Db } from '../store/db.ts';
+import type { DeviceIdentity, DeviceStore } from '../store/devices.ts';
+import type { ResidentStore } from '../store/residents.ts';
+import type { RuleStore } from '../store/rules.ts';
+
+export type AlarmChange = { change: TransitionAction; alarm: Alarm };
+
+export type AlarmDeps = {
+  db: Db;
+  alarms: AlarmStore;
+  rules: RuleStore;
+  devices: DeviceStore;
+  residents: ResidentStore;
+  bus: EventBus;
+  log: Logger;
+  policy: AlarmPolicy;
+  silence: SilencePolicy;
+  /** Sends a command to a device; used for `alarm_received` on acknowledge. */
+  sendCommand: (deviceId: string, command: Record<string, unknown>) => Promise<void>;
+};
+
+export const OUTAGE_TYPE = 'outage';
+
+const inMaintenance = (until: string | null | undefined, now: Date) => !!until && Date.parse(until) > now.getTime();
+
+export class AlarmService {
+  constructor(private readonly d: AlarmDeps) {}
+
+  // ── reacting to events (inside the ingest commit) ─────────────────────────────────────────
+
+  onEvent(device: DeviceIdentity, event: DeviceEvent, receivedAt: Date): AlarmChange[] {
+    const { devices, residents } = this.d;
+    const rules = this.d.rules.forTenant(device.tenantId);
+    const context = devices.context(device.deviceId);
+    const needsResident = rules.some((r) => r.enabled && (r.kind === 'geofence' || r.kind === 'time_window'));
+    const resident = needsResident ? residents.facts(context.residentId) : null;
+    const memory = devices.memory(device.deviceId);
+    const out = evaluate({ rules, deviceKind: device.kind, resident, memory, event, now: receivedAt });
+    if (JSON.stringify(out.memory) !== JSON.stringify(memory)) devices.setMemory(device.deviceId, out.memory);
+
+    const changes: AlarmChange[] = [];
+    for (const effect of out.effects) {
+      switch (effect.do) {
+        case 'raise':
+          changes.push(...this.raiseFor(device, context.residentId, effect.spec, receivedAt, event));
+          break;
+        case 'clear':
+          changes.push(...this.step(this.activeFor(device.deviceId, device.tenantId, effect.alarmType), (a) => clear(a, effect.reason, receivedAt), 'cleared'));
+          break;
+        case 'note':
+          changes.push(...this.step(this.activeFor(device.deviceId, device.tenantId, effect.alarmType), (a) => note(a, effect.note, receivedAt), 'note'));
+          break;
+        case 'watch':
+          this.d.db.prepare('INSERT OR REPLACE INTO watches (device_id, key, due_at, spec) VALUES (?, ?, ?, ?)')
+            .run(device.deviceId, effect.key, effect.dueAt.toISOString(), JSON.stringify(effect.spec));
+          break;
+        case 'unwatch':
+          this.d.db.prepare('DELETE FROM watches WHERE device_id = ? AND key = ?').run(device.deviceId, effect.key);
+          break;
+        case 'resident_cancel':
+          for (const a of this.d.alarms.activeForDevice(device.deviceId)) {
+            const s = residentCancel(a, receivedAt, this.d.policy);
+            if (s) {
+              this.d.alarms.update(s.alarm, s.transitions);
+              this.d.alarms.addEvent(a.id, event, receivedAt);
+              changes.push({ change: s.transitions[0]?.action ?? 'note', alarm: s.alarm });
+            }
+          }
+          break;
+      }
+    }
+    return changes;
+  }
+
+  private activeFor(deviceId: string, tenantId: string, alarmType: string): Alarm | undefined {
+    return this.d.alarms.active(dedupeKey({ deviceId, tenantId, type: alarmType }));
+  }
+
+  private step(alarm: Alarm | undefined, fn: (a: Alarm) => Step | null, change: TransitionAction): AlarmChange[] {
+    if (!alarm) return [];
+    const s = fn(alarm);
+    if (!s) return [];
+    this.d.alarms.update(s.alarm, s.transitions);
+    return [{ change, alarm: s.alarm }];
+  }
+
+  /** Raises a new alarm or counts a repeat on the one already active for (device, type). */
+  private raiseFor(device: { deviceId: string; tenantId: string }, residentId: string | null, spec: RaiseSpec, now: Date, event: DeviceEvent | null): AlarmChange[] {
+    if (spec.category === 'technical') {
+      const ctx = this.d.devices.context(device.deviceId);
+      const resident = this.d.residents.facts(ctx.residentId);
+      if (inMaintenance(ctx.maintenanceUntil, now) || inMaintenance(resident?.maintenanceUntil, now)) {
+        this.d.log.info({ deviceId: device.deviceId, alarmType: spec.alarmType }, 'alarms: technical alarm held back by maintenance');
+        return [];
+      }
+    }
+    const existing = this.activeFor(device.deviceId, device.tenantId, spec.alarmType);
+    const s = existing ? repeat(existing, spec, now) : raise({ id: shortId('al'), tenantId: device.tenantId, residentId, deviceId: device.deviceId, spec }, now, this.d.policy);
+    if (existing) this.d.alarms.update(s.alarm, s.transitions);
+    else this.d.alarms.insert(s.alarm, s.transitions);
+    if (event) this.d.alarms.addEvent(s.alarm.id, event, now);
+    return [{ change: existing ? 'repeated' : 'raised', alarm: s.alarm }];
+  }
+
+  // ── time (the scheduler calls this inside a commit) ───────────────────────────────────────
+
+  tick(now: Date, opts: { silence: boolean }): AlarmChange[] {
+    const changes: AlarmChange[] = [];
+    // Watches that ran out: a dose not taken, a resident still outside the safe zone.
+    const due = this.d.db.prepare('SELECT device_id, key, spec FROM watches WHERE due_at <= ? ORDER BY due_at').all(now.toISOString()) as { device_id: string; key: string; spec: string }[];
+    for (const w of due) {
+      this.d.db.prepare('DELETE FROM watches WHERE device_id = ? AND key = ?').run(w.device_id, w.key);
+      const dev = this.d.devices.get(w.device_id);
+      if (!dev || dev.decommissionedAt) continue;
+      changes.push(...this.raiseFor({ deviceId: dev.id, tenantId: dev.tenantId }, dev.residentId, JSON.parse(w.spec) as RaiseSpec, now, null));
+    }
+    // Escalations, in deadline order.
+    for (const a of this.d.alarms.dueEscalations(now)) changes.push(...this.step(a, (x) => escalate(x, now, this.d.policy), 'escalated'));
+    if (opts.silence) changes.push(...this.checkSilence(now));
+    return changes;
+  }
+
+  private silenceRule(tenantId: string): Extract<Rule, { watch: 'silence' }> | undefined {
+    return this.d.rules.forTenant(tenantId).find((r): r is Extract<Rule, { watch: 'silence' }> => r.kind === 'absence' && r.watch === 'silence' && r.enabled);
+  }
+
+  private checkSilence(now: Date): AlarmChange[] {
+    const changes: AlarmChange[] = [];
+    const silent: SilentDevice[] = [];
+    const residentOf = new Map<string, string | null>();
+    for (const d of this.d.devices.presence()) {
+      const rule = this.silenceRule(d.tenantId);
+      if (!rule) continue;
+      const since = silentSince(new Date(d.lastSeenAt), d.intervalSeconds, rule.intervals);
+      if (since > now || inMaintenance(d.maintenanceUntil, now)) continue;
+      if (this.activeFor(d.id, d.tenantId, rule.alarmType)) continue;
+      residentOf.set(d.id, d.residentId);
+      silent.push({ deviceId: d.id, tenantId: d.tenantId, since });
+    }
+    const outages = this.d.alarms.search({ states: ['open', 'acknowledged'], tenantIds: 'all', limit: 10_000, offset: 0 })
+      .filter((a) => a.type === OUTAGE_TYPE);
+    const plan = planSilence(silent, outages.map((o) => ({ alarmId: o.id, tenantId: o.tenantId, devices: o.devices })), now, this.d.silence);
+
+    const tenantOf = new Map(silent.map((s) => [s.deviceId, s.tenantId]));
+    for (const o of plan.createOutages) {
+      const rule = this.silenceRule(o.tenantId);
+      const spec: RaiseSpec = { ruleId: rule?.id ?? 'silence', alarmType: OUTAGE_TYPE, priority: rule?.priority ?? 2, category: 'technical', detail: `${o.devices.length} devices went silent within ${Math.round(this.d.silence.windowSeconds / 60)} minutes` };
+      const s = raise({ id: shortId('al'), tenantId: o.tenantId, residentId: null, deviceId: null, spec, devices: o.devices }, now, this.d.policy);
+      this.d.alarms.insert(s.alarm, s.transitions);
+      changes.push({ change: 'raised', alarm: s.alarm });
+    }
+    for (const add of plan.addToOutages) {
+      const a = this.d.alarms.get(add.alarmId);
+      if (!a) continue;
+      const next: Alarm = { ...a, devices: [...a.devices, ...add.devices], count: a.count + add.devices.length, updatedAt: now.toISOString() };
+      this.d.alarms.update(next, [{ at: now.toISOString(), actor: { type: 'system', name: 'system' }, action: 'devices_added', fromState: a.state, toState: a.state, priority: a.priority, detail: add.devices.join(', ') }]);
+      changes.push({ change: 'devices_added', alarm: next });
+    }
+    for (const end of plan.endOutages) {
+      changes.push(...this.step(this.d.alarms.get(end.alarmId), (a) => clear(a, `outage over: ${end.back.length} of ${end.back.length + end.stillSilent.length} devices back`, now), 'cleared'));
+    }
+    for (const deviceId of plan.raiseOffline) {
+      const tenantId = tenantOf.get(deviceId);
+      if (!tenantId) continue;
+      const rule = this.silenceRule(tenantId);
+      if (!rule) continue;
+      const last = silent.find((s) => s.deviceId === deviceId);
+      const spec: RaiseSpec = { ruleId: rule.id, alarmType: rule.alarmType, priority: rule.priority, category: rule.category, detail: `silent since ${last?.since.toISOString()}` };
+      changes.push(...this.raiseFor({ deviceId, tenantId }, residentOf.get(deviceId) ?? null, spec, now, null));
+    }
+    return changes;
+  }
+
+  // ── people acting on alarms ───────────────────────────────────────────────────────────────
+
+  /** The alarm if it exists and the user serves its municipality. */
+  visible(p: Principal, id: string): Alarm | undefined {
+    const a = this.d.alarms.get(id);
+    return a && servesTenant(p, a.tenantId) ? a : undefined;
+  }
+
+  acknowledge(p: Principal, id: string, now: Date): { ok: true; alarm: Alarm } | Refusal | null {
+    const result = this.d.db.transaction(() => {
+      const a = this.visible(p, id);
+      if (!a) return null;
+      const r = acknowledge(a, { id: p.userId, name: p.username }, now);
+      if (r.ok && r.transitions.length > 0) this.d.alarms.update(r.alarm, r.transitions);
+      return r;
+    })();
+    if (result?.ok && result.transitions.length > 0) {
+      this.publish([{ change: 'acknowledged', alarm: result.alarm }]);
+      const deviceId = result.alarm.deviceId;
+      if (deviceId) {
+        // The device may tell the resident that help is coming.
+        this.d.sendCommand(deviceId, { type: 'alarm_received', alarmId: result.alarm.id, at: now.toISOString() })
+          .catch((err: unknown) => this.d.log.warn({ err, deviceId }, 'alarms: could not send alarm_received'));
+      }
+    }
+    return result && (result.ok ? { ok: true, alarm: result.alarm } : result);
+  }
+
+  resolve(p: Principal, id: string, reason: ResolutionReason, text: string, now: Date): { ok: true; alarm: Alarm } | Refusal | null {
+    const result = this.d.db.transaction(() => {
+      const a = this.visible(p, id);
+      if (!a) return null;
+      const r = resolve(a, { id: p.userId, name: p.username }, reason, text, now);
+      if (r.ok) this.d.alarms.update(r.alarm, r.transitions);
+      return r;
+    })();
+    if (result?.ok) this.publish(result.transitions.map((t) => ({ change: t.action, alarm: result.alarm })).slice(-1));
+    return result && (result.ok ? { ok: true, alarm: result.alarm } : result);
+  }
+
+  /** Announces committed changes to the live channel and any other listener. */
+  publish(changes: AlarmChange[]): void {
+    for (const c of changes) {
+      this.d.bus.emit('alarm.changed', c, (err, owner) => this.d.log.error({ err, owner }, 'alarms: a listener failed'));
+    }
+  }
+}

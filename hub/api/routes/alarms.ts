@@ -1,0 +1,81 @@
+import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import { servesAllTenants } from '../../core/access.ts';
+import { ALARM_STATES, AlarmSchema, RESOLUTION_REASONS, TransitionSchema } from '../../core/alarms.ts';
+import { AnyDeviceEventSchema } from '../../core/events.ts';
+import { TenantId } from '../../core/model.ts';
+import type { HubContext } from '../../context.ts';
+import { assertServes, principalOf, requires } from '../auth.ts';
+import { notFound } from '../errors.ts';
+
+const lit = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
+const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const AlarmDetailSchema = Type.Composite([AlarmSchema, Type.Object({
+  events: Type.Array(Type.Object({ receivedAt: Type.String({ format: 'date-time' }), event: AnyDeviceEventSchema })),
+  transitions: Type.Array(TransitionSchema),
+})]);
+const ConflictSchema = Type.Object({
+  statusCode: Type.Literal(409), code: Type.String(), error: Type.String(), message: Type.String(),
+  alarm: AlarmSchema,
+});
+
+export const alarmRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
+  const alarms = ctx.alarmService;
+  app.get('/api/alarms', {
+    onRequest: requires('alarms:read'),
+    schema: {
+      tags: ['alarms'], summary: 'Alarms of the municipalities you serve, newest first, paged', security: [{ bearer: [] }],
+      querystring: Type.Object({
+        state: Type.Optional(lit(ALARM_STATES)),
+        tenantId: Type.Optional(TenantId),
+        since: Type.Optional(Type.String({ format: 'date-time', description: 'Only alarms changed since then' })),
+        limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+        offset: Type.Integer({ minimum: 0, default: 0 }),
+      }),
+      response: { 200: Type.Array(AlarmSchema) },
+    },
+  }, async (req) => {
+    const p = principalOf(req);
+    const q = req.query;
+    if (q.tenantId) assertServes(p, q.tenantId);
+    const tenantIds = q.tenantId ? [q.tenantId] : servesAllTenants(p) ? 'all' : p.tenantIds;
+    return ctx.alarms.search({ ...(q.state ? { states: [q.state] } : {}), tenantIds, ...(q.since ? { since: new Date(q.since).toISOString() } : {}), limit: q.limit, offset: q.offset });
+  });
+
+  app.get('/api/alarms/:id', {
+    onRequest: requires('alarms:read'),
+    schema: { tags: ['alarms'], summary: 'One alarm with the events that raised it and every transition', security: [{ bearer: [] }], params: Params, response: { 200: AlarmDetailSchema } },
+  }, async (req) => {
+    const a = alarms.visible(principalOf(req), req.params.id);
+    const detail = a && ctx.alarms.detail(a.id);
+    if (!detail) throw notFound('alarm');
+    return detail;
+  });
+
+  app.post('/api/alarms/:id/acknowledge', {
+    onRequest: requires('alarms:handle'),
+    schema: {
+      tags: ['alarms'], summary: 'Claim an alarm; 409 says who holds it', security: [{ bearer: [] }], params: Params,
+      response: { 200: AlarmSchema, 409: ConflictSchema },
+    },
+  }, async (req, reply) => {
+    const r = alarms.acknowledge(principalOf(req), req.params.id, ctx.now());
+    if (!r) throw notFound('alarm');
+    if (!r.ok) return reply.status(409).send({ statusCode: 409, code: r.code.toUpperCase(), error: 'Conflict', message: r.message, alarm: r.alarm });
+    return r.alarm;
+  });
+
+  app.post('/api/alarms/:id/resolve', {
+    onRequest: requires('alarms:handle'),
+    schema: {
+      tags: ['alarms'], summary: 'Resolve an alarm with a reason and a note', security: [{ bearer: [] }], params: Params,
+      body: Type.Object({ reason: lit(RESOLUTION_REASONS), note: Type.String({ minLength: 1, maxLength: 5000 }) }, { additionalProperties: false }),
+      response: { 200: AlarmSchema, 409: ConflictSchema },
+    },
+  }, async (req, reply) => {
+    const r = alarms.resolve(principalOf(req), req.params.id, req.body.reason, req.body.note, ctx.now());
+    if (!r) throw notFound('alarm');
+    if (!r.ok) return reply.status(409).send({ statusCode: 409, code: r.code.toUpperCase(), error: 'Conflict', message: r.message, alarm: r.alarm });
+    return r.alarm;
+  });
+};
+

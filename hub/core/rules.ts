@@ -1,0 +1,241 @@
+/**
+ * Alert rules: data, validated by a schema, per municipality. And their evaluation: pure, with
+ * the device's small rule memory, the event and `now` in, and effects out.
+ *
+ * Why each kind exists (DOMAIN.md): a pendant that went silent and a door alarm nobody heard
+ * killed people. So silence is an alarm (absence), a dose not taken is an alarm, a night-time
+ * door for someone at risk of wandering is an alarm, and a rule that is switched off stays
+ * visible as switched off.
+ */
+import { type Static, Type } from '@sinclair/typebox';
+import { DEVICE_KINDS, type DeviceEvent, type DeviceKind } from './events.ts';
+import { type LatLon, type SafeZone, distanceMetres, insideZone } from './geo.ts';
+import { isWithinLocalWindow } from './localtime.ts';
+
+const lit = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
+
+export const CATEGORIES = ['care', 'technical'] as const;
+export type Category = (typeof CATEGORIES)[number];
+export const Priority = Type.Integer({ minimum: 1, maximum: 5, description: '1 is the most urgent' });
+const AlarmType = Type.String({ pattern: '^[a-z][a-z0-9_]{1,63}$', description: 'What the alarm is about, e.g. fall_detected' });
+const HHMM = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'Local time in Europe/Oslo, HH:MM' });
+const EventTypes = Type.Array(Type.String({ pattern: '^[a-z_]{2,40}$' }), { minItems: 1, maxItems: 20, uniqueItems: true });
+const DeviceKinds = Type.Array(lit(DEVICE_KINDS), { minItems: 1, uniqueItems: true });
+
+export const RISK_FLAGS = ['wandering_risk', 'fall_risk', 'lives_alone', 'cognitive_impairment'] as const;
+export const RiskFlagSchema = lit(RISK_FLAGS);
+export type RiskFlag = (typeof RISK_FLAGS)[number];
+
+const common = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  enabled: Type.Boolean(),
+  alarmType: AlarmType,
+  priority: Priority,
+  category: lit(CATEGORIES),
+};
+
+export const InstantRule = Type.Object({
+  kind: Type.Literal('instant'),
+  ...common,
+  eventTypes: EventTypes,
+  deviceKinds: Type.Optional(DeviceKinds),
+  clearedBy: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z_]{2,40}$' }), { maxItems: 10, description: 'Event types that end the condition (technical alarms clear themselves)' })),
+}, { additionalProperties: false, description: 'An event raises an alarm at once' });
+
+export const TimeWindowRule = Type.Object({
+  kind: Type.Literal('time_window'),
+  ...common,
+  eventTypes: EventTypes,
+  deviceKinds: Type.Optional(DeviceKinds),
+  from: HHMM,
+  to: HHMM,
+  riskFlag: Type.Optional(RiskFlagSchema),
+}, { additionalProperties: false, description: 'An event between two local times raises an alarm; a window may cross midnight' });
+
+export const GeofenceRule = Type.Object({
+  kind: Type.Literal('geofence'),
+  ...common,
+  dwellSeconds: Type.Integer({ minimum: 0, maximum: 24 * 3600 }),
+}, { additionalProperties: false, description: 'A position outside the resident\'s safe zone for longer than dwellSeconds' });
+
+export const DoseAbsenceRule = Type.Object({
+  kind: Type.Literal('absence'),
+  watch: Type.Literal('dose'),
+  ...common,
+  withinMinutes: Type.Integer({ minimum: 1, maximum: 24 * 60 }),
+}, { additionalProperties: false, description: 'dose_due without dose_taken within N minutes' });
+
+export const SilenceRule = Type.Object({
+  kind: Type.Literal('absence'),
+  watch: Type.Literal('silence'),
+  ...common,
+  intervals: Type.Number({ minimum: 1, maximum: 100, description: 'Offline after this many expected heartbeat intervals without any message' }),
+}, { additionalProperties: false, description: 'No message at all from a device for N × its expected interval' });
+
+export const BatteryThresholdRule = Type.Object({
+  kind: Type.Literal('threshold'),
+  metric: Type.Literal('battery'),
+  ...common,
+  below: Type.Integer({ minimum: 1, maximum: 100 }),
+}, { additionalProperties: false, description: 'Battery under N %; clears when it is back above N + 5' });
+
+export const SignalThresholdRule = Type.Object({
+  kind: Type.Literal('threshold'),
+  metric: Type.Literal('signal'),
+  ...common,
+  below: Type.Integer({ minimum: -150, maximum: 0 }),
+  times: Type.Integer({ minimum: 1, maximum: 100, description: 'Consecutive heartbeats under the threshold' }),
+}, { additionalProperties: false, description: 'Signal under N dBm in `times` heartbeats in a row; clears on a good one' });
+
+export const RuleBodySchema = Type.Union([InstantRule, TimeWindowRule, GeofenceRule, DoseAbsenceRule, SilenceRule, BatteryThresholdRule, SignalThresholdRule]);
+export type RuleBody = Static<typeof RuleBodySchema>;
+export type Rule = RuleBody & { id: string; tenantId: string };
+
+/** The rules every new municipality starts with. */
+export function defaultRules(): RuleBody[] {
+  const care = { enabled: true, category: 'care' as const };
+  const tech = { enabled: true, category: 'technical' as const };
+  return [
+    { kind: 'instant', ...care, name: 'Alarmknapp / Alarm button', alarmType: 'button_pressed', priority: 1, eventTypes: ['button_pressed'] },
+    { kind: 'instant', ...care, name: 'Fall', alarmType: 'fall_detected', priority: 1, eventTypes: ['fall_detected'] },
+    { kind: 'instant', ...care, name: 'SOS fra GPS / GPS SOS', alarmType: 'sos', priority: 1, eventTypes: ['sos_pressed'] },
+    { kind: 'instant', ...care, name: 'Dør brutt opp / Door forced', alarmType: 'door_forced', priority: 2, eventTypes: ['forced'] },
+    { kind: 'instant', ...care, name: 'Dør åpen for lenge / Door open too long', alarmType: 'door_open_too_long', priority: 3, eventTypes: ['open_too_long'] },
+    { kind: 'instant', ...care, name: 'Dose ikke tatt / Dose missed', alarmType: 'dose_not_taken', priority: 3, eventTypes: ['dose_missed'] },
+    { kind: 'instant', ...tech, name: 'Testalarm / Test alarm', alarmType: 'test_alarm', priority: 5, eventTypes: ['test_alarm'] },
+    { kind: 'instant', ...tech, name: 'Strømbrudd / Mains lost', alarmType: 'mains_lost', priority: 3, eventTypes: ['mains_lost'], clearedBy: ['mains_restored'] },
+    // A pendant out of range is how a resident ends up with no way to call: it is urgent.
+    { kind: 'instant', ...tech, name: 'Alarmknapp utenfor rekkevidde / Pendant out of range', alarmType: 'radio_link_lost', priority: 2, eventTypes: ['radio_link_lost'] },
+    { kind: 'instant', ...tech, name: 'Feil på dosett / Dispenser fault', alarmType: 'dispenser_malfunction', priority: 3, eventTypes: ['malfunction'] },
+    { kind: 'instant', ...tech, name: 'Påfyll av dosett / Dispenser refill', alarmType: 'refill_needed', priority: 4, eventTypes: ['refill_needed'], clearedBy: ['dose_due'] },
+    { kind: 'time_window', ...care, name: 'Dør åpnet om natten / Door opened at night', alarmType: 'night_door_open', priority: 1, eventTypes: ['opened', 'unlocked'], deviceKinds: ['door_lock'], from: '23:00', to: '06:00', riskFlag: 'wandering_risk' },
+    { kind: 'geofence', ...care, name: 'Utenfor trygg sone / Outside safe zone', alarmType: 'left_safe_zone', priority: 1, dwellSeconds: 120 },
+    { kind: 'absence', watch: 'dose', ...care, name: 'Dose ikke tatt innen 60 min / Dose not taken in 60 min', alarmType: 'dose_not_taken', priority: 3, withinMinutes: 60 },
+    { kind: 'absence', watch: 'silence', ...tech, name: 'Enhet taus / Device offline', alarmType: 'device_offline', priority: 2, intervals: 3 },
+    { kind: 'threshold', metric: 'battery', ...tech, name: 'Lavt batteri / Low battery', alarmType: 'battery_low', priority: 4, below: 15 },
+    { kind: 'threshold', metric: 'signal', ...tech, name: 'Svakt signal / Weak signal', alarmType: 'signal_low', priority: 4, below: -105, times: 3 },
+  ];
+}
+
+/** What the rules know of the resident a device belongs to. */
+export type ResidentFacts = { id: string; riskFlags: readonly RiskFlag[]; safeZone: SafeZone | null; maintenanceUntil?: string | null } | null;
+
+/** A device's small rule memory, kept between events. */
+export type DeviceMemory = { outsideSince: string | null; lowSignalStreak: number };
+export const EMPTY_MEMORY: DeviceMemory = { outsideSince: null, lowSignalStreak: 0 };
+
+export type RaiseSpec = {
+  ruleId: string;
+  alarmType: string;
+  priority: number;
+  category: Category;
+  detail?: string;
+};
+
+/** What evaluation asks the adapters to do. */
+export type Effect =
+  | { do: 'raise'; spec: RaiseSpec }
+  | { do: 'clear'; alarmType: string; reason: string }
+  | { do: 'note'; alarmType: string; note: string }
+  /** Raise `spec` at `dueAt` unless `unwatch` comes first. Keys are per device. */
+  | { do: 'watch'; key: string; dueAt: Date; spec: RaiseSpec }
+  | { do: 'unwatch'; key: string }
+  | { do: 'resident_cancel' };
+
+export type EvaluateInput = {
+  rules: readonly Rule[];
+  deviceKind: DeviceKind;
+  resident: ResidentFacts;
+  memory: DeviceMemory;
+  event: DeviceEvent;
+  now: Date;
+  /** Europe/Oslo unless told otherwise. */
+  timeZone?: string;
+};
+
+const spec = (r: Rule, detail?: string): RaiseSpec => ({ ruleId: r.id, alarmType: r.alarmType, priority: r.priority, category: r.category, ...(detail ? { detail } : {}) });
+const appliesToKind = (r: { deviceKinds?: readonly DeviceKind[] | undefined }, kind: DeviceKind) => !r.deviceKinds || r.deviceKinds.includes(kind);
+
+export const doseWatchKey = (doseId: string, scheduledAt: string) => `dose:${doseId}:${scheduledAt}`;
+export const GEOFENCE_WATCH_KEY = 'geofence';
+
+/** Evaluates one accepted event against a municipality's enabled rules. Pure. */
+export function evaluate(input: EvaluateInput): { effects: Effect[]; memory: DeviceMemory } {
+  const { event, now, deviceKind, resident } = input;
+  const effects: Effect[] = [];
+  let memory = { ...input.memory };
+  // Any message from a device ends its silence.
+  effects.push({ do: 'clear', alarmType: 'device_offline', reason: `device reported again (${event.type})` });
+  if (event.type === 'alarm_cancelled') effects.push({ do: 'resident_cancel' });
+
+  for (const rule of input.rules) {
+    if (!rule.enabled) continue;
+    switch (rule.kind) {
+      case 'instant':
+        if (!appliesToKind(rule, deviceKind)) break;
+        if (rule.eventTypes.includes(event.type)) effects.push({ do: 'raise', spec: spec(rule) });
+        if (rule.clearedBy?.includes(event.type)) effects.push({ do: 'clear', alarmType: rule.alarmType, reason: `${event.type} reported` });
+        break;
+      case 'time_window': {
+        if (!appliesToKind(rule, deviceKind) || !rule.eventTypes.includes(event.type)) break;
+        if (rule.riskFlag && !resident?.riskFlags.includes(rule.riskFlag)) break;
+        if (isWithinLocalWindow(now, rule.from, rule.to, input.timeZone)) {
+          effects.push({ do: 'raise', spec: spec(rule, `${event.type} between ${rule.from} and ${rule.to}`) });
+        }
+        break;
+      }
+      case 'geofence': {
+        if (event.type !== 'position' || !resident?.safeZone) break;
+        const pos: LatLon = { lat: event.lat, lon: event.lon };
+        if (insideZone(pos, resident.safeZone)) {
+          if (memory.outsideSince !== null) {
+            effects.push({ do: 'unwatch', key: GEOFENCE_WATCH_KEY });
+            effects.push({ do: 'note', alarmType: rule.alarmType, note: `back inside the safe zone at ${event.ts}` });
+            memory = { ...memory, outsideSince: null };
+          }
+        } else if (memory.outsideSince === null) {
+          memory = { ...memory, outsideSince: now.toISOString() };
+          const away = Math.round(distanceMetres(pos, zoneCentre(resident.safeZone)));
+          effects.push({ do: 'watch', key: GEOFENCE_WATCH_KEY, dueAt: new Date(now.getTime() + rule.dwellSeconds * 1000), spec: spec(rule, `outside the safe zone, about ${away} m from its centre`) });
+        }
+        break;
+      }
+      case 'absence':
+        if (rule.watch === 'dose') {
+          if (event.type === 'dose_due') {
+            const due = new Date(Math.max(Date.parse(event.scheduledAt), 0) + rule.withinMinutes * 60_000);
+            effects.push({ do: 'watch', key: doseWatchKey(event.doseId, event.scheduledAt), dueAt: due, spec: spec(rule, `dose ${event.doseId} due ${event.scheduledAt}`) });
+          } else if (event.type === 'dose_taken') {
+            effects.push({ do: 'unwatch', key: doseWatchKey(event.doseId, event.scheduledAt) });
+          }
+        }
+        // Silence is found by the scheduler from the device's last message (see silence.ts).
+        break;
+      case 'threshold': {
+        if (rule.metric === 'battery') {
+          const battery = event.type === 'heartbeat' || event.type === 'battery_low' ? event.battery : null;
+          if (battery === null) break;
+          if (battery < rule.below) effects.push({ do: 'raise', spec: spec(rule, `battery ${battery} %`) });
+          else if (battery >= rule.below + 5) effects.push({ do: 'clear', alarmType: rule.alarmType, reason: `battery back at ${battery} %` });
+        } else {
+          if (event.type !== 'heartbeat') break;
+          if (event.signal < rule.below) {
+            memory = { ...memory, lowSignalStreak: memory.lowSignalStreak + 1 };
+            if (memory.lowSignalStreak >= rule.times) effects.push({ do: 'raise', spec: spec(rule, `signal ${event.signal} dBm in ${memory.lowSignalStreak} heartbeats`) });
+          } else {
+            memory = { ...memory, lowSignalStreak: 0 };
+            effects.push({ do: 'clear', alarmType: rule.alarmType, reason: `signal back at ${event.signal} dBm` });
+          }
+        }
+        break;
+      }
+    }
+  }
+  return { effects, memory };
+}
+
+function zoneCentre(z: SafeZone): LatLon {
+  if (z.type === 'circle') return z.center;
+  const n = z.points.length;
+  return { lat: z.points.reduce((s, p) => s + p.lat, 0) / n, lon: z.points.reduce((s, p) => s + p.lon, 0) / n };
+}

@@ -1,0 +1,118 @@
+import type { Alarm, AlarmState, Transition } from '../core/alarms.ts';
+import type { DeviceEvent } from '../core/events.ts';
+import type { Db } from './db.ts';
+
+export type AlarmEventRecord = { receivedAt: string; event: DeviceEvent };
+export type AlarmDetail = Alarm & { events: AlarmEventRecord[]; transitions: Transition[] };
+
+/** The key that keeps one open or acknowledged alarm per (device, type), or per municipality for outages. */
+export function dedupeKey(a: Pick<Alarm, 'tenantId' | 'deviceId' | 'type'>): string {
+  return a.deviceId ? `${a.deviceId}|${a.type}` : `tenant:${a.tenantId}|${a.type}`;
+}
+
+export class AlarmStore {
+  private readonly s;
+
+  constructor(private readonly db: Db) {
+    this.s = {
+      insert: db.prepare(`INSERT INTO alarms (id, tenant_id, state, dedupe_key, device_id, next_escalation_at, created_at, updated_at, data)
+        VALUES (@id, @tenantId, @state, @key, @deviceId, @nextEscalationAt, @createdAt, @updatedAt, @data)`),
+      update: db.prepare('UPDATE alarms SET state = @state, next_escalation_at = @nextEscalationAt, updated_at = @updatedAt, data = @data WHERE id = @id'),
+      get: db.prepare('SELECT data FROM alarms WHERE id = ?'),
+      active: db.prepare("SELECT data FROM alarms WHERE dedupe_key = ? AND state != 'resolved'"),
+      activeForDevice: db.prepare("SELECT data FROM alarms WHERE device_id = ? AND state != 'resolved'"),
+      dueEscalations: db.prepare("SELECT data FROM alarms WHERE state = 'open' AND next_escalation_at <= ? ORDER BY next_escalation_at"),
+      nextEscalation: db.prepare("SELECT min(next_escalation_at) AS at FROM alarms WHERE state = 'open'"),
+      addEvent: db.prepare('INSERT INTO alarm_events (alarm_id, received_at, event) VALUES (?, ?, ?)'),
+      events: db.prepare('SELECT received_at, event FROM alarm_events WHERE alarm_id = ? ORDER BY seq'),
+      addTransition: db.prepare(`INSERT INTO alarm_transitions (alarm_id, at, actor_type, actor_id, actor_name, action, from_state, to_state, priority, detail)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      transitions: db.prepare('SELECT * FROM alarm_transitions WHERE alarm_id = ? ORDER BY seq'),
+    };
+  }
+
+  private row(a: Alarm) {
+    return { id: a.id, tenantId: a.tenantId, state: a.state, key: dedupeKey(a), deviceId: a.deviceId, nextEscalationAt: a.nextEscalationAt, createdAt: a.createdAt, updatedAt: a.updatedAt, data: JSON.stringify(a) };
+  }
+
+  insert(a: Alarm, transitions: Transition[]): void {
+    this.s.insert.run(this.row(a));
+    this.record(a.id, transitions);
+  }
+
+  update(a: Alarm, transitions: Transition[]): void {
+    this.s.update.run(this.row(a));
+    this.record(a.id, transitions);
+  }
+
+  private record(alarmId: string, transitions: Transition[]): void {
+    for (const t of transitions) {
+      this.s.addTransition.run(alarmId, t.at, t.actor.type, t.actor.type === 'user' ? t.actor.id : null, t.actor.name, t.action, t.fromState, t.toState, t.priority, t.detail);
+    }
+  }
+
+  addEvent(alarmId: string, event: DeviceEvent, receivedAt: Date): void {
+    this.s.addEvent.run(alarmId, receivedAt.toISOString(), JSON.stringify(event));
+  }
+
+  get(id: string): Alarm | undefined {
+    const r = this.s.get.get(id) as { data: string } | undefined;
+    return r && (JSON.parse(r.data) as Alarm);
+  }
+
+  detail(id: string): AlarmDetail | undefined {
+    const a = this.get(id);
+    if (!a) return undefined;
+    const events = (this.s.events.all(id) as { received_at: string; event: string }[]).map((e) => ({ receivedAt: e.received_at, event: JSON.parse(e.event) as DeviceEvent }));
+    const transitions = (this.s.transitions.all(id) as Record<string, string | number | null>[]).map((t): Transition => ({
+      at: String(t.at),
+      actor: t.actor_type === 'user' ? { type: 'user', id: String(t.actor_id), name: String(t.actor_name) } : { type: 'system', name: String(t.actor_name) },
+      action: t.action as Transition['action'], fromState: t.from_state as AlarmState | null, toState: t.to_state as AlarmState,
+      priority: Number(t.priority), detail: t.detail === null ? null : String(t.detail),
+    }));
+    return { ...a, events, transitions };
+  }
+
+  active(key: string): Alarm | undefined {
+    const r = this.s.active.get(key) as { data: string } | undefined;
+    return r && (JSON.parse(r.data) as Alarm);
+  }
+
+  activeForDevice(deviceId: string): Alarm[] {
+    return (this.s.activeForDevice.all(deviceId) as { data: string }[]).map((r) => JSON.parse(r.data) as Alarm);
+  }
+
+  dueEscalations(now: Date): Alarm[] {
+    return (this.s.dueEscalations.all(now.toISOString()) as { data: string }[]).map((r) => JSON.parse(r.data) as Alarm);
+  }
+
+  nextEscalationAt(): Date | null {
+    const r = this.s.nextEscalation.get() as { at: string | null };
+    return r.at ? new Date(r.at) : null;
+  }
+
+  /** Open and acknowledged alarms of the given municipalities ('all' for every one). */
+  activeIn(tenantIds: readonly string[] | 'all'): Alarm[] {
+    return this.search({ states: ['open', 'acknowledged'], tenantIds, limit: 100_000, offset: 0 });
+  }
+
+  search(q: { states?: readonly AlarmState[]; tenantIds: readonly string[] | 'all'; since?: string; limit: number; offset: number }): Alarm[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.states?.length) {
+      where.push(`state IN (${q.states.map(() => '?').join(', ')})`);
+      args.push(...q.states);
+    }
+    if (q.tenantIds !== 'all') {
+      if (q.tenantIds.length === 0) return [];
+      where.push(`tenant_id IN (${q.tenantIds.map(() => '?').join(', ')})`);
+      args.push(...q.tenantIds);
+    }
+    if (q.since) {
+      where.push('updated_at >= ?');
+      args.push(q.since);
+    }
+    const sql = `SELECT data FROM alarms ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`;
+    return (this.db.prepare(sql).all(...args, q.limit, q.offset) as { data: string }[]).map((r) => JSON.parse(r.data) as Alarm);
+  }
+}
