@@ -95,7 +95,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   });
 
   const api = await buildApi(ctx);
-  const live = new LiveChannel({ alarms, users: ctx.users, bus, log: log.child({ part: 'live' }), now });
+  const live = new LiveChannel({ alarms, users: ctx.users, bus, log: log.child({ part: 'live' }), now, ...config.live });
   live.attach(api.server);
   await api.listen({ port: config.httpPort, host: config.host });
   // Deadlines that fell due while the hub was down fire on the first tick.

@@ -39,6 +39,8 @@ export type Config = {
   silence: SilencePolicy;
   /** How often the alarm clock looks at deadlines and at silent devices. */
   scheduler: { tickMs: number; silenceEveryMs: number };
+  /** Live channel: ping interval, and how many bytes a slow client may have waiting. */
+  live: { pingIntervalMs: number; maxBufferedBytes: number };
 };
 
 export const DEFAULT_SCHEDULER = { tickMs: 250, silenceEveryMs: 5000 };
@@ -97,5 +99,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     silence: DEFAULT_SILENCE_POLICY,
     scheduler: DEFAULT_SCHEDULER,
+    live: { pingIntervalMs: 15_000, maxBufferedBytes: 1024 * 1024 },
   };
 }

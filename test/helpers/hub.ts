@@ -42,7 +42,14 @@ export function apiClient(httpUrl: string, defaultToken: () => string | null): A
   };
 }
 
-export async function startTestHub(opts: { dataDir?: string; influx?: Config['influx']; logLevel?: string; config?: Partial<Config> } = {}): Promise<TestHub> {
+/** A clock the test can move forward; the hub reads it wherever it asks for the time. */
+export class TestClock {
+  offsetMs = 0;
+  readonly now = () => new Date(Date.now() + this.offsetMs);
+  advance(seconds: number): void { this.offsetMs += seconds * 1000; }
+}
+
+export async function startTestHub(opts: { dataDir?: string; influx?: Config['influx']; logLevel?: string; config?: Partial<Config>; clock?: TestClock } = {}): Promise<TestHub> {
   const dataDir = opts.dataDir ?? tempDir();
   const config: Config = {
     ...loadConfig({}),
@@ -50,7 +57,7 @@ export async function startTestHub(opts: { dataDir?: string; influx?: Config['in
     influx: opts.influx ?? null, adminPassword: ADMIN_PASSWORD, logLevel: opts.logLevel ?? 'silent',
     ...opts.config,
   };
-  const hub = await startHub(config, pino({ level: config.logLevel }));
+  const hub = await startHub(config, pino({ level: config.logLevel }), opts.clock?.now);
   const httpUrl = `http://127.0.0.1:${hub.httpPort}`;
   let adminToken = '';
   const api = apiClient(httpUrl, () => adminToken);
