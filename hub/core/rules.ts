@@ -87,8 +87,14 @@ export const SignalThresholdRule = Type.Object({
   times: Type.Integer({ minimum: 1, maximum: 100, description: 'Consecutive heartbeats under the threshold' }),
 }, { additionalProperties: false, description: 'Signal under N dBm in `times` heartbeats in a row; clears on a good one' });
 
-export const RuleBodySchema = Type.Union([InstantRule, TimeWindowRule, GeofenceRule, DoseAbsenceRule, SilenceRule, BatteryThresholdRule, SignalThresholdRule]);
+const RULE_KINDS = [InstantRule, TimeWindowRule, GeofenceRule, DoseAbsenceRule, SilenceRule, BatteryThresholdRule, SignalThresholdRule];
+export const RuleBodySchema = Type.Union(RULE_KINDS);
 export type RuleBody = Static<typeof RuleBodySchema>;
+const TenantRef = Type.String({ pattern: '^[0-9]{4}$' });
+/** A rule as stored: its body with id and municipality. */
+export const RuleSchema = Type.Union(RULE_KINDS.map((k) => Type.Object({ id: Type.String(), tenantId: TenantRef, ...k.properties }, { additionalProperties: false })));
+/** A new rule: its body and the municipality it belongs to. */
+export const NewRuleSchema = Type.Union(RULE_KINDS.map((k) => Type.Object({ tenantId: TenantRef, ...k.properties }, { additionalProperties: false })));
 export type Rule = RuleBody & { id: string; tenantId: string };
 
 /** The rules every new municipality starts with. */

@@ -1,12 +1,11 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { servesAllTenants, servesTenant } from '../../core/access.ts';
 import { TenantId } from '../../core/model.ts';
-import { type Rule, RuleBodySchema } from '../../core/rules.ts';
+import { NewRuleSchema, type Rule, RuleBodySchema, RuleSchema } from '../../core/rules.ts';
 import type { HubContext } from '../../context.ts';
 import { assertServes, principalOf, requires } from '../auth.ts';
 import { notFound } from '../errors.ts';
 
-const RuleSchema = Type.Intersect([RuleBodySchema, Type.Object({ id: Type.String(), tenantId: TenantId })]);
 const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 export const ruleRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
@@ -39,7 +38,7 @@ export const ruleRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async 
     onRequest: requires('rules:write'),
     schema: {
       tags: ['rules'], summary: 'Add a rule to a municipality', security: [{ bearer: [] }],
-      body: Type.Intersect([RuleBodySchema, Type.Object({ tenantId: TenantId })]),
+      body: NewRuleSchema,
       response: { 201: RuleSchema },
     },
   }, async (req, reply) => {
