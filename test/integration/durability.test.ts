@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
 import { topics } from '../../hub/core/topics.ts';
 import { startChildHub, type ChildHub } from '../helpers/child-hub.ts';
-import { ADMIN_PASSWORD, apiClient, connectDevice, registerDevice, tempDir } from '../helpers/hub.ts';
+import { ADMIN_PASSWORD, apiClient, connectDevice, eventually, registerDevice, tempDir } from '../helpers/hub.ts';
 
 const dataDir = tempDir('hub-durability-');
 let child: ChildHub | null = null;
@@ -61,5 +61,41 @@ describe('SIGKILL after PUBACK', () => {
     await again.endAsync();
     const later = (await after('GET', `/api/devices/${dev.id}/events?limit=1000`)).body.map((r: { event: { id: string } }) => r.event.id);
     expect(later).toContain('after-restart');
+  });
+});
+
+describe('SIGKILL while an alarm waits for its escalation deadline', () => {
+  it('escalates it on time after the restart', async () => {
+    const dir = tempDir('hub-escalation-');
+    // Priority 1 (a button press) must be acknowledged within 6 s here.
+    const env = { ESCALATION_SECONDS: '6,10,20,30,40', ESCALATION_REPEAT_SECONDS: '30' };
+    try {
+      let hub = await startChildHub(dir, env);
+      let api = await signIn(hub.httpPort);
+      const dev = await registerDevice(api, 'safety_alarm');
+      const client = await connectDevice(`mqtt://127.0.0.1:${hub.mqttPort}`, dev);
+      await client.publishAsync(topics.events(dev.id), JSON.stringify({ id: 'press-1', ts: new Date().toISOString(), type: 'button_pressed' }), { qos: 1 });
+      client.end(true);
+      const [alarm] = (await api('GET', '/api/alarms?state=open')).body;
+      expect(alarm).toMatchObject({ type: 'button_pressed', priority: 1, escalationLevel: 0 });
+      const deadline = Date.parse(alarm.nextEscalationAt);
+      expect(deadline - Date.parse(alarm.createdAt)).toBe(6000);
+      await hub.kill('SIGKILL');
+
+      hub = await startChildHub(dir, env);
+      api = await signIn(hub.httpPort);
+      expect(Date.now()).toBeLessThan(deadline); // back up before the deadline, so on time is testable
+      const escalated = await eventually(async () => {
+        const d = (await api('GET', `/api/alarms/${alarm.id}`)).body;
+        return d.transitions.find((x: { action: string }) => x.action === 'escalated') ? d : null;
+      }, 'escalation after restart', 15_000);
+      const at = Date.parse(escalated.transitions.find((x: { action: string }) => x.action === 'escalated').at);
+      expect(at).toBeGreaterThanOrEqual(deadline);
+      expect(at - deadline).toBeLessThan(1000);
+      expect(escalated.escalationLevel).toBe(1);
+      await hub.kill('SIGKILL');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
