@@ -92,6 +92,13 @@ export class AlarmService {
     return changes;
   }
 
+  /** A device that connects again is alive: its offline alarm clears itself. */
+  onConnected(device: DeviceIdentity, at: Date): AlarmChange[] {
+    const rule = this.silenceRule(device.tenantId);
+    const type = rule?.alarmType ?? 'device_offline';
+    return this.step(this.activeFor(device.deviceId, device.tenantId, type), (a) => clear(a, 'device connected again', at), 'cleared');
+  }
+
   private activeFor(deviceId: string, tenantId: string, alarmType: string): Alarm | undefined {
     return this.d.alarms.active(dedupeKey({ deviceId, tenantId, type: alarmType }));
   }

@@ -21,6 +21,7 @@ import type { TimeSeriesWriter } from '../timeseries/writer.ts';
 /** Reacts to accepted events inside their commit, and announces the outcome after it. */
 export type Reactor<C> = {
   onEvent(device: DeviceIdentity, event: DeviceEvent, receivedAt: Date): C[];
+  onConnected(device: DeviceIdentity, at: Date): C[];
   publish(changes: C[]): void;
 };
 
@@ -142,7 +143,13 @@ export class Ingest {
 
   private presence(device: DeviceIdentity, online: boolean): void {
     const at = this.d.now();
-    this.d.writer.run(() => this.d.devices.setOnline(device.deviceId, online)).catch((err: unknown) => {
+    this.d.writer.run(() => {
+      this.d.devices.setOnline(device.deviceId, online);
+      if (!online) return [];
+      // Connecting is a sign of life too.
+      this.d.devices.markSeen(device.deviceId, at, false);
+      return this.d.reactor?.onConnected(device, at) ?? [];
+    }).then((changes) => this.d.reactor?.publish(changes), (err: unknown) => {
       this.d.log.error({ err, deviceId: device.deviceId }, 'ingest: could not record presence');
     });
     this.d.bus.emit('device.connection', { device, online, at }, this.listenerError);

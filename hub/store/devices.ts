@@ -40,7 +40,7 @@ export class DeviceStore {
     this.stmt = {
       get: db.prepare('SELECT * FROM devices WHERE id = ?'),
       auth: db.prepare('SELECT id, tenant_id, kind, secret_salt, secret_hash FROM devices WHERE id = ? AND decommissioned_at IS NULL'),
-      seen: db.prepare('UPDATE devices SET last_seen_at = max(coalesce(last_seen_at, \'\'), ?), accepted_count = accepted_count + 1 WHERE id = ?'),
+      seen: db.prepare('UPDATE devices SET last_seen_at = max(coalesce(last_seen_at, \'\'), ?), accepted_count = accepted_count + ? WHERE id = ?'),
       heartbeat: db.prepare('UPDATE devices SET battery = ?, signal = ?, firmware = ? WHERE id = ?'),
       battery: db.prepare('UPDATE devices SET battery = ? WHERE id = ?'),
       position: db.prepare('UPDATE devices SET lat = ?, lon = ?, accuracy = ?, position_at = ? WHERE id = ? AND (position_at IS NULL OR position_at <= ?)'),
@@ -96,8 +96,9 @@ export class DeviceStore {
       .run(now.toISOString(), id).changes === 1;
   }
 
-  markSeen(id: string, at: Date): void {
-    this.stmt.seen.run(at.toISOString(), id);
+  /** Records a sign of life; `accepted` counts it as an accepted event. */
+  markSeen(id: string, at: Date, accepted = true): void {
+    this.stmt.seen.run(at.toISOString(), accepted ? 1 : 0, id);
   }
 
   setHeartbeat(id: string, h: { battery: number; signal: number; firmware: string }): void {

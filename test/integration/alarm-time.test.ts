@@ -83,6 +83,14 @@ describe('a silent device', () => {
     expect(after).toMatchObject({ state: 'resolved', resolvedBy: { name: 'system' }, resolution: { reason: 'condition_cleared' } });
     expect(after.transitions.map((x: { action: string }) => x.action)).toEqual(['raised', 'cleared']);
     await client.endAsync();
+
+    // Silent again; this time it only reconnects, which is a sign of life too.
+    await advance(240);
+    const again = await eventually(async () => active(await alarmsOf('0301'), 'device_offline', dev.id), 'second offline alarm');
+    expect(again.id).not.toBe(alarm.id);
+    const back = await connectDevice(t.mqttUrl, dev);
+    await eventually(async () => (await t.api('GET', `/api/alarms/${again.id}`)).body.state === 'resolved', 'cleared on reconnect');
+    await back.endAsync();
   });
 
   it('many silent together in one municipality make one outage alarm; when it ends, those still silent get their own', async () => {

@@ -27,10 +27,12 @@ describe('authentication', () => {
     const routes: [string, string][] = [
       ['GET', '/api/devices'], ['GET', '/api/devices/x'], ['DELETE', '/api/devices/x'], ['GET', '/api/devices/x/events'],
       ['POST', '/api/devices'], ['POST', '/api/residents'], ['GET', '/api/residents'], ['POST', '/api/users'], ['POST', '/api/tenants'],
-      ['GET', '/api/tenants'],
+      ['GET', '/api/tenants'], ['PUT', '/api/residents/x'], ['PUT', '/api/devices/x/maintenance'],
+      ['GET', '/api/alarms'], ['GET', '/api/alarms/x'], ['POST', '/api/alarms/x/acknowledge'], ['POST', '/api/alarms/x/resolve'],
+      ['GET', '/api/rules'], ['POST', '/api/rules'], ['PUT', '/api/rules/x'], ['DELETE', '/api/rules/x'],
     ];
     for (const [method, path] of routes) {
-      const body = method === 'POST' ? {} : undefined;
+      const body = method === 'POST' || method === 'PUT' ? {} : undefined;
       expect((await t.api(method, path, body, null)).status, `${method} ${path}`).toBe(401);
       expect((await t.api(method, path, body, 'forged-token')).status, `${method} ${path} forged`).toBe(401);
     }
