@@ -3,8 +3,9 @@
  * the next alarm and the transition to record out. Every transition names who (a user or the
  * system), what and when: the record answer-time statistics are computed from.
  */
-import { type Static, type TSchema, Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { RaiseSpec } from './rules.ts';
+import { literals as lit, Nullable } from './schema.ts';
 
 export const ALARM_STATES = ['open', 'acknowledged', 'resolved'] as const;
 export type AlarmState = (typeof ALARM_STATES)[number];
@@ -20,9 +21,7 @@ export const TRANSITION_ACTIONS = [
 ] as const;
 export type TransitionAction = (typeof TRANSITION_ACTIONS)[number];
 
-const lit = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 const IsoTime = Type.String({ format: 'date-time' });
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 export const ActorSchema = Type.Union([
   Type.Object({ type: Type.Literal('user'), id: Type.String(), name: Type.String() }),

@@ -7,14 +7,13 @@ import { ROLES } from './access.ts';
 import { DeviceKindSchema } from './events.ts';
 import { SafeZoneSchema } from './geo.ts';
 import { RiskFlagSchema } from './rules.ts';
+import { literals, Nullable } from './schema.ts';
 
 export const TenantId = Type.String({ pattern: '^[0-9]{4}$', description: 'Kommunenummer: four digits, e.g. 0301' });
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 const IsoTime = Type.String({ format: 'date-time' });
-const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Number> | ReturnType<typeof Type.Integer>>(t: T) =>
-  Type.Union([t, Type.Null()]);
 
-export const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
+export const RoleSchema = literals(ROLES);
 
 export const TenantSchema = Type.Object({
   id: TenantId,

@@ -11,8 +11,8 @@ import { type Static, Type } from '@sinclair/typebox';
 import { DEVICE_KINDS, type DeviceEvent, type DeviceKind } from './events.ts';
 import { type LatLon, type SafeZone, distanceMetres, insideZone } from './geo.ts';
 import { isWithinLocalWindow } from './localtime.ts';
+import { literals as lit } from './schema.ts';
 
-const lit = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
 export const CATEGORIES = ['care', 'technical'] as const;
 export type Category = (typeof CATEGORIES)[number];

@@ -3,11 +3,11 @@ import { servesAllTenants } from '../../core/access.ts';
 import { ALARM_STATES, AlarmSchema, RESOLUTION_REASONS, TransitionSchema } from '../../core/alarms.ts';
 import { AnyDeviceEventSchema } from '../../core/events.ts';
 import { TenantId } from '../../core/model.ts';
+import { literals as lit } from '../../core/schema.ts';
 import type { HubContext } from '../../context.ts';
 import { assertServes, principalOf, requires } from '../auth.ts';
 import { notFound } from '../errors.ts';
 
-const lit = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const AlarmDetailSchema = Type.Composite([AlarmSchema, Type.Object({
   events: Type.Array(Type.Object({ receivedAt: Type.String({ format: 'date-time' }), event: AnyDeviceEventSchema })),

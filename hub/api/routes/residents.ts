@@ -1,12 +1,19 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
-import { servesAllTenants } from '../../core/access.ts';
-import { MAX_MAINTENANCE_DAYS, MaintenanceSchema, NewResidentSchema, ResidentSchema, ResidentUpdateSchema, TenantId } from '../../core/model.ts';
+import { type Principal, servesAllTenants, servesTenant } from '../../core/access.ts';
+import { MAX_MAINTENANCE_DAYS, MaintenanceSchema, NewResidentSchema, type Resident, ResidentSchema, ResidentUpdateSchema, TenantId } from '../../core/model.ts';
 import { maintenanceUntil } from './maintenance.ts';
 import type { HubContext } from '../../context.ts';
 import { assertServes, principalOf, requires } from '../auth.ts';
 import { badRequest, notFound } from '../errors.ts';
 
 export const residentRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
+  /** The resident if the user serves its municipality; another municipality's does not exist for them (404). */
+  function visibleResident(p: Principal, id: string): Resident {
+    const r = ctx.residents.get(id);
+    if (!r || !servesTenant(p, r.tenantId)) throw notFound('resident');
+    return r;
+  }
+
   app.post('/api/residents', {
     onRequest: requires('residents:write'),
     schema: { tags: ['residents'], summary: 'Add a resident', security: [{ bearer: [] }], body: NewResidentSchema, response: { 201: Type.Object({ id: Type.String() }) } },
@@ -44,9 +51,7 @@ export const residentRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => as
     },
   }, async (req) => {
     const p = principalOf(req);
-    const r = ctx.residents.get(req.params.id);
-    // Another municipality's resident does not exist for this user: 404, not 403.
-    if (!r || !(servesAllTenants(p) || p.tenantIds.includes(r.tenantId))) throw notFound('resident');
+    const r = visibleResident(p, req.params.id);
     ctx.audit.record(p, { action: 'read', targetType: 'resident', targetId: r.id, tenantId: r.tenantId, reason: req.query.reason ?? null }, ctx.now());
     return r;
   });
@@ -61,8 +66,7 @@ export const residentRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => as
     },
   }, async (req) => {
     const p = principalOf(req);
-    const r = ctx.residents.get(req.params.id);
-    if (!r || !(servesAllTenants(p) || p.tenantIds.includes(r.tenantId))) throw notFound('resident');
+    const r = visibleResident(p, req.params.id);
     const updated = ctx.residents.update(r.id, req.body, ctx.now());
     ctx.audit.record(p, { action: 'update', targetType: 'resident', targetId: r.id, tenantId: r.tenantId }, ctx.now());
     return updated;
@@ -78,8 +82,7 @@ export const residentRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => as
     },
   }, async (req) => {
     const p = principalOf(req);
-    const r = ctx.residents.get(req.params.id);
-    if (!r || !(servesAllTenants(p) || p.tenantIds.includes(r.tenantId))) throw notFound('resident');
+    const r = visibleResident(p, req.params.id);
     const until = maintenanceUntil(req.body.until, ctx.now());
     ctx.residents.setMaintenance(r.id, until, ctx.now());
     ctx.audit.record(p, { action: 'maintenance', targetType: 'resident', targetId: r.id, tenantId: r.tenantId, reason: req.body.note ?? null }, ctx.now());
