@@ -94,7 +94,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     log.info({ deviceId, connections: n }, 'device decommissioned; connections closed');
   });
 
-  const api = await buildApi(ctx);
+  const api = await buildApi(ctx, { map: config.map });
   const live = new LiveChannel({ alarms, users: ctx.users, bus, log: log.child({ part: 'live' }), now, ...config.live });
   live.attach(api.server);
   await api.listen({ port: config.httpPort, host: config.host });

@@ -20,6 +20,8 @@ export const EnvSchema = Type.Object({
   ESCALATION_SECONDS: Type.Optional(Type.String({ pattern: '^\\s*\\d+(\\s*,\\s*\\d+){4}\\s*$' })),
   ESCALATION_REPEAT_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600 })),
   CANCEL_GRACE_SECONDS: Type.Optional(Type.Integer({ minimum: 0, maximum: 600 })),
+  MAP_TILE_URL: Type.Optional(Type.String({ pattern: '^https?://.*\\{z\\}.*\\{x\\}.*\\{y\\}' })),
+  MAP_ATTRIBUTION: Type.Optional(Type.String({ maxLength: 300 })),
   HUB_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
   LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
 });
@@ -41,6 +43,8 @@ export type Config = {
   scheduler: { tickMs: number; silenceEveryMs: number };
   /** Live channel: ping interval, and how many bytes a slow client may have waiting. */
   live: { pingIntervalMs: number; maxBufferedBytes: number };
+  /** The dashboard's map tiles: a URL template with {z}, {x} and {y}. */
+  map: { tileUrl: string; attribution: string };
 };
 
 export const DEFAULT_SCHEDULER = { tickMs: 250, silenceEveryMs: 5000 };
@@ -55,6 +59,7 @@ export class ConfigError extends Error {
 const HINTS: Record<string, string> = {
   INFLUX_URL: 'e.g. http://localhost:8086/velferd (the path names the database)',
   HUB_ADMIN_PASSWORD: 'at least 8 characters',
+  MAP_TILE_URL: 'a tile URL template with {z}, {x} and {y}, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png',
   ESCALATION_SECONDS: 'five numbers, seconds to acknowledge for priority 1 to 5, e.g. 60,120,300,900,3600',
   LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
 };
@@ -100,5 +105,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     silence: DEFAULT_SILENCE_POLICY,
     scheduler: DEFAULT_SCHEDULER,
     live: { pingIntervalMs: 15_000, maxBufferedBytes: 1024 * 1024 },
+    map: {
+      tileUrl: e.MAP_TILE_URL ?? 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
+      attribution: e.MAP_ATTRIBUTION ?? '© OpenStreetMap',
+    },
   };
 }

@@ -14,9 +14,10 @@ import { alarmRoutes } from './routes/alarms.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { residentRoutes } from './routes/residents.ts';
 import { ruleRoutes } from './routes/rules.ts';
+import { dashboardRoutes } from './routes/dashboard.ts';
 import { systemRoutes } from './routes/system.ts';
 
-export async function buildApi(ctx: HubContext): Promise<FastifyInstance> {
+export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; attribution: string } }): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log.child({ part: 'api' }) as FastifyBaseLogger,
     // Requests are not logged one by one; refusals and failures are (errors.ts).
@@ -42,5 +43,6 @@ export async function buildApi(ctx: HubContext): Promise<FastifyInstance> {
   await app.register(deviceRoutes(ctx));
   await app.register(alarmRoutes(ctx));
   await app.register(ruleRoutes(ctx));
+  await app.register(dashboardRoutes(opts.map));
   return app;
 }

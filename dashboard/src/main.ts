@@ -1,0 +1,87 @@
+/**
+ * The dashboard's entry: sign-in, language, and the operator's panel.
+ */
+import { html } from 'htm/preact';
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { Api, ApiError, type DashboardConfig, type Session } from './data/api.ts';
+import { type Key, type Lang, LANGUAGES, translate } from './lib/i18n.ts';
+import { OperatorPanel } from './panels/operator/OperatorPanel.ts';
+import './styles.css';
+
+const SESSION_KEY = 'velferd.session';
+const LANG_KEY = 'velferd.lang';
+
+function storedSession(): Session | null {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? 'null') as Session | null;
+    return s && Date.parse(s.expiresAt) > Date.now() ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+function Login(p: { lang: Lang; api: Api; onSession(s: Session): void }) {
+  const t = (k: Key) => translate(p.lang, k);
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  async function submit(e: Event) {
+    e.preventDefault();
+    try {
+      p.onSession(await p.api.login(username, password));
+    } catch (err) {
+      setError(err instanceof ApiError && err.status === 401 ? t('wrongLogin') : String(err));
+    }
+  }
+  return html`
+    <form class="login card" data-testid="login" onSubmit=${submit}>
+      <h1>${t('appTitle')}</h1>
+      <label>${t('username')} <input name="username" autocomplete="username" value=${username} onInput=${(e: Event) => setUsername((e.target as HTMLInputElement).value)} required /></label>
+      <label>${t('password')} <input name="password" type="password" autocomplete="current-password" value=${password} onInput=${(e: Event) => setPassword((e.target as HTMLInputElement).value)} required /></label>
+      ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+      <button type="submit" class="primary">${t('signIn')}</button>
+    </form>`;
+}
+
+function App() {
+  const [lang, setLang] = useState<Lang>((localStorage.getItem(LANG_KEY) as Lang | null) ?? 'nb');
+  const [session, setSession] = useState<Session | null>(storedSession());
+  const [config, setConfig] = useState<DashboardConfig | null>(null);
+  const [api] = useState(() => new Api(session?.token ?? null));
+  useEffect(() => {
+    document.documentElement.lang = lang;
+    localStorage.setItem(LANG_KEY, lang);
+  }, [lang]);
+  useEffect(() => { api.config().then(setConfig, () => setConfig({ mapTileUrl: '', mapAttribution: '' })); }, []);
+
+  function signIn(s: Session) {
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(s));
+    api.setToken(s.token);
+    setSession(s);
+  }
+  function signOut() {
+    sessionStorage.removeItem(SESSION_KEY);
+    api.setToken(null);
+    setSession(null);
+  }
+  const t = (k: Key) => translate(lang, k);
+  return html`
+    <header class="top">
+      <strong>${t('appTitle')}</strong>
+      <span class="spacer"></span>
+      <label>${t('language')}
+        <select data-testid="language" value=${lang} onChange=${(e: Event) => setLang((e.target as HTMLSelectElement).value as Lang)}>
+          ${LANGUAGES.map((l) => html`<option value=${l}>${l === 'nb' ? 'Norsk bokmål' : 'English'}</option>`)}
+        </select>
+      </label>
+      ${session ? html`<span data-testid="whoami">${session.user.username}</span> <button class="ghost" onClick=${signOut}>${t('signOut')}</button>` : null}
+    </header>
+    <main>
+      ${session && config
+        ? html`<${OperatorPanel} lang=${lang} api=${api} session=${session} config=${config} />`
+        : session ? null : html`<${Login} lang=${lang} api=${api} onSession=${signIn} />`}
+    </main>`;
+}
+
+render(html`<${App} />`, document.getElementById('app') as HTMLElement);

@@ -1,0 +1,25 @@
+/**
+ * Serves the built dashboard (dashboard/dist) at / and its settings at /api/dashboard-config.
+ */
+import fastifyStatic from '@fastify/static';
+import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const DIST = fileURLToPath(new URL('../../../dashboard/dist', import.meta.url));
+
+export const dashboardRoutes = (map: { tileUrl: string; attribution: string }): FastifyPluginAsyncTypebox => async (app) => {
+  app.get('/api/dashboard-config', {
+    schema: {
+      tags: ['system'], summary: 'Settings the dashboard needs before sign-in',
+      response: { 200: Type.Object({ mapTileUrl: Type.String(), mapAttribution: Type.String() }) },
+    },
+  }, async () => ({ mapTileUrl: map.tileUrl, mapAttribution: map.attribution }));
+
+  if (existsSync(DIST)) {
+    await app.register(fastifyStatic, { root: DIST, prefix: '/', index: ['index.html'], wildcard: false });
+  } else {
+    app.get('/', async (_req, reply) => reply.type('text/plain; charset=utf-8')
+      .send('The dashboard is not built. Run `npm run build` (npm start does it for you).\n'));
+  }
+};

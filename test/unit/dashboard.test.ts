@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { RESOLUTION_REASONS, SYSTEM_REASONS, type Alarm } from '../../hub/core/alarms.ts';
+import { DEVICE_KINDS } from '../../hub/core/events.ts';
+import { defaultRules } from '../../hub/core/rules.ts';
+import { apply, disconnected, EMPTY, newlyRaised, queue } from '../../dashboard/src/lib/alarms-state.ts';
+import { formatAge, formatTime } from '../../dashboard/src/lib/format.ts';
+import { alarmTypeLabel, DICTIONARIES, type Key, LANGUAGES, translate } from '../../dashboard/src/lib/i18n.ts';
+
+const base: Alarm = {
+  id: 'a', tenantId: '0301', residentId: 'r', deviceId: 'd', type: 'button_pressed', category: 'care', priority: 3, state: 'open',
+  count: 1, ruleId: null, detail: null, devices: [], createdAt: '2026-11-22T01:00:00.000Z', updatedAt: '2026-11-22T01:00:00.000Z',
+  acknowledgedBy: null, acknowledgedAt: null, resolvedBy: null, resolvedAt: null, resolution: null, escalationLevel: 0, nextEscalationAt: null,
+};
+const alarm = (o: Partial<Alarm>): Alarm => ({ ...base, ...o });
+
+describe('translations', () => {
+  it('have every key in both languages, none empty, the same placeholders', () => {
+    const keys = Object.keys(DICTIONARIES.nb).sort();
+    for (const lang of LANGUAGES) {
+      expect(Object.keys(DICTIONARIES[lang]).sort()).toEqual(keys);
+      for (const k of keys) expect(DICTIONARIES[lang][k as Key].trim(), `${lang}.${k}`).not.toBe('');
+    }
+    for (const k of keys) {
+      const ph = (s: string) => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+      expect(ph(DICTIONARIES.en[k as Key]), k).toEqual(ph(DICTIONARIES.nb[k as Key]));
+    }
+  });
+  it('name every alarm type of the default rules, every reason and every device kind', () => {
+    const types = [...new Set([...defaultRules().map((r) => r.alarmType), 'outage'])];
+    for (const lang of LANGUAGES) {
+      for (const type of types) expect(alarmTypeLabel(lang, type), `${lang} ${type}`).not.toBe(type.replace(/_/g, ' '));
+      for (const r of [...RESOLUTION_REASONS, ...SYSTEM_REASONS]) expect(DICTIONARIES[lang], `${lang} reason_${r}`).toHaveProperty(`reason_${r}`);
+      for (const k of DEVICE_KINDS) expect(DICTIONARIES[lang], `${lang} kind_${k}`).toHaveProperty(`kind_${k}`);
+    }
+  });
+  it('fills placeholders and shows an unknown alarm type readably', () => {
+    expect(translate('nb', 'claimedBy', { name: 'ola' })).toBe('Tatt av ola');
+    expect(translate('en', 'claimedBy', { name: 'ola' })).toBe('Claimed by ola');
+    expect(alarmTypeLabel('nb', 'bed_exit_at_night')).toBe('bed exit at night');
+  });
+});
+
+describe('formatting', () => {
+  it('counts age in seconds, minutes and hours', () => {
+    expect(formatAge(45_000, 'nb')).toBe('45 s');
+    expect(formatAge(187_000, 'nb')).toBe('3 min 07 s');
+    expect(formatAge((2 * 3600 + 5 * 60) * 1000, 'nb')).toBe('2 t 05 min');
+    expect(formatAge((2 * 3600 + 5 * 60) * 1000, 'en')).toBe('2 h 05 min');
+    expect(formatAge(-5, 'en')).toBe('0 s');
+  });
+  it('shows times in Europe/Oslo, summer and winter', () => {
+    const now = new Date('2026-07-01T12:00:00Z');
+    expect(formatTime('2026-07-01T21:30:00Z', 'nb', now)).toBe('23:30:00');
+    expect(formatTime('2026-01-15T21:30:00Z', 'nb', new Date('2026-01-15T12:00:00Z'))).toBe('22:30:00');
+    expect(formatTime('2026-06-30T21:30:00Z', 'en', now)).toContain('30/06/2026');
+  });
+});
+
+describe('the queue from the live channel', () => {
+  it('sorts by priority, then age', () => {
+    let s = apply(EMPTY, {
+      type: 'snapshot', epoch: 'e', seq: 3, alarms: [
+        alarm({ id: 'late-p3', priority: 3, createdAt: '2026-11-22T01:05:00Z' }),
+        alarm({ id: 'p1', priority: 1, createdAt: '2026-11-22T01:10:00Z' }),
+        alarm({ id: 'early-p3', priority: 3, createdAt: '2026-11-22T01:00:00Z' }),
+      ],
+    });
+    expect(queue(s).map((a) => a.id)).toEqual(['p1', 'early-p3', 'late-p3']);
+    s = apply(s, { type: 'alarm', seq: 4, change: 'escalated', alarm: alarm({ id: 'late-p3', priority: 1, createdAt: '2026-11-22T01:05:00Z', updatedAt: '2026-11-22T01:06:00Z' }) });
+    expect(queue(s).map((a) => a.id)).toEqual(['late-p3', 'p1', 'early-p3']);
+  });
+  it('drops resolved alarms, ignores messages it already has, and knows when it is stale', () => {
+    let s = apply(EMPTY, { type: 'snapshot', epoch: 'e', seq: 1, alarms: [alarm({ id: 'a' })] });
+    expect(s.synced).toBe(true);
+    const newer = apply(s, { type: 'alarm', seq: 2, change: 'raised', alarm: alarm({ id: 'b' }) });
+    expect(newlyRaised(s, newer).map((a) => a.id)).toEqual(['b']);
+    s = newer;
+    expect(apply(s, { type: 'alarm', seq: 2, change: 'resolved', alarm: alarm({ id: 'b', state: 'resolved' }) })).toBe(s);
+    s = apply(s, { type: 'alarm', seq: 3, change: 'resolved', alarm: alarm({ id: 'b', state: 'resolved', updatedAt: '2026-11-22T02:00:00Z' }) });
+    expect(queue(s).map((a) => a.id)).toEqual(['a']);
+    s = disconnected(s);
+    expect(s.synced).toBe(false);
+    expect(queue(s).map((a) => a.id)).toEqual(['a']);
+    s = apply(s, { type: 'resume', epoch: 'e', seq: 3 });
+    expect(s.synced).toBe(true);
+  });
+});
