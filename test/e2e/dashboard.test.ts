@@ -75,14 +75,15 @@ describe('the operator dashboard', () => {
     await press(dev);
     const alarm = (await t.api('GET', '/api/alarms?state=open')).body.find((a: { deviceId: string }) => a.deviceId === dev.id);
     for (const page of [ola, kari]) {
-      await row(page, alarm.id).waitFor();
-      await expect(row(page, alarm.id).getByTestId('alarm-resident').textContent()).resolves.toBe('Kari Nordmann');
-      await expect(row(page, alarm.id).getByTestId('alarm-status').textContent()).resolves.toContain('Ikke tatt');
+      await row(page, alarm.id).getByTestId('alarm-resident').filter({ hasText: 'Kari Nordmann' }).waitFor();
+      await row(page, alarm.id).getByTestId('alarm-address').filter({ hasText: 'Storgata 1, 0155 Oslo' }).waitFor();
+      await row(page, alarm.id).getByTestId('alarm-status').filter({ hasText: 'Ikke tatt' }).waitFor();
     }
     // Most urgent first: the button press (P1) above the open door (P3).
     const order = await ola.locator('[data-testid=alarm-row]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-alarm-id')));
     expect(order[0]).toBe(alarm.id);
-    await expect(ola.getByTestId('announcer').textContent()).resolves.toContain('Kari Nordmann');
+    // Announced to screen readers, naming the resident.
+    await ola.getByTestId('announcer').filter({ hasText: 'Ny alarm: Alarmknapp, Kari Nordmann' }).waitFor({ state: 'attached' });
     await ola.screenshot({ path: `${SHOTS}/queue.png` });
 
     await row(ola, alarm.id).getByTestId('claim').click();
@@ -106,10 +107,12 @@ describe('the operator dashboard', () => {
 
     // Resolved alarms of the last 24 h are searchable.
     await kari.getByTestId('tab-resolved').click();
+    await kari.getByTestId('resolved-row').first().waitFor();
     await kari.getByTestId('resolved-search').fill('hjemmetjenesten');
-    await expect(kari.getByTestId('resolved-row').count()).resolves.toBe(1);
+    await kari.getByTestId('resolved-row').filter({ hasText: 'Personell sendt' }).waitFor();
+    expect(await kari.getByTestId('resolved-row').count()).toBe(1);
     await kari.getByTestId('resolved-search').fill('ingen slik tekst');
-    await expect(kari.getByTestId('resolved-row').count()).resolves.toBe(0);
+    await kari.getByTestId('resolved-row').first().waitFor({ state: 'detached' });
     await ola.context().close();
     await kari.context().close();
   });
