@@ -8,6 +8,7 @@
  */
 import Database from 'better-sqlite3';
 import { FieldType, InfluxDB, escape, type IPoint, type ISchemaOptions } from 'influx';
+import { ConstantBackoff } from 'influx/lib/src/backoff/constant.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -68,7 +69,9 @@ export class InfluxTimeSeries implements TimeSeriesStore {
       protocol: url.protocol === 'https:' ? 'https' : 'http',
       database: opts.database,
       schema: schema(opts.database),
-      options: { timeout: 10_000 },
+      // The buffer does the retrying, with its own back-off: the client fails fast and does not
+      // put the host aside on its own schedule, which would delay the catch-up after an outage.
+      pool: { maxRetries: 0, requestTimeout: 5_000, backoff: new ConstantBackoff({ delay: 50, jitter: 0 }) },
     });
     this.log = opts.logger;
     this.batchSize = opts.batchSize ?? 5000;
