@@ -66,7 +66,8 @@ export function makePopulation(tenantId: string, count: number, seed: number): S
     if (rng.chance(0.08) || i === 3) devices.push('medicine_dispenser');
     if (devices.length === 0) devices.push('safety_alarm');
     const riskFlags: RiskFlag[] = [];
-    if (devices.includes('gps_tracker') || (devices.includes('door_lock') && rng.chance(0.5))) riskFlags.push('wandering_risk', 'cognitive_impairment');
+    // Resident 1 (door lock) and 2 (GPS) are the night scenario's wanderers.
+    if (devices.includes('gps_tracker') || i === 1 || (devices.includes('door_lock') && rng.chance(0.5))) riskFlags.push('wandering_risk', 'cognitive_impairment');
     if (rng.chance(0.3)) riskFlags.push('fall_risk');
     if (rng.chance(0.7)) riskFlags.push('lives_alone');
     const safeZone: SafeZone | undefined = devices.includes('gps_tracker') ? { type: 'circle', center: home, radiusMetres: 300 } : undefined;

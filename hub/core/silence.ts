@@ -14,7 +14,12 @@ export type SilencePolicy = {
   endWhenBackShare: number;
 };
 
-export const DEFAULT_SILENCE_POLICY: SilencePolicy = { outageMinDevices: 5, windowSeconds: 300, holdSeconds: 120, endWhenBackShare: 0.5 };
+/**
+ * Devices report on their own heartbeat phase, so those cut off together fall silent spread over
+ * one interval; a lone silent device waits the whole window before it gets its own alarm, so an
+ * outage can gather its devices first.
+ */
+export const DEFAULT_SILENCE_POLICY: SilencePolicy = { outageMinDevices: 5, windowSeconds: 300, holdSeconds: 300, endWhenBackShare: 0.5 };
 
 /** When a device became silent: its last message plus `intervals` expected heartbeat intervals. */
 export function silentSince(lastSeen: Date, intervalSeconds: number, intervals: number): Date {

@@ -189,7 +189,7 @@ describe('silence', () => {
   });
   it('makes one outage of many silent together in one municipality, not a flood', () => {
     const many = Array.from({ length: 6 }, (_, i) => ({ deviceId: `d${i}`, tenantId: '0301', since: ago(200 + i) }));
-    const other = { deviceId: 'x', tenantId: '4601', since: ago(200) };
+    const other = { deviceId: 'x', tenantId: '4601', since: ago(p.holdSeconds + 10) };
     const plan = planSilence([...many, other], [], now, p);
     expect(plan.createOutages).toEqual([{ tenantId: '0301', devices: many.map((d) => d.deviceId) }]);
     expect(plan.raiseOffline).toEqual(['x']);
