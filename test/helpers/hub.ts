@@ -49,7 +49,7 @@ export class TestClock {
   advance(seconds: number): void { this.offsetMs += seconds * 1000; }
 }
 
-export async function startTestHub(opts: { dataDir?: string; influx?: Config['influx']; logLevel?: string; config?: Partial<Config>; clock?: TestClock } = {}): Promise<TestHub> {
+export async function startTestHub(opts: { dataDir?: string; influx?: Config['influx']; logLevel?: string; config?: Partial<Config>; clock?: { now: () => Date } } = {}): Promise<TestHub> {
   const dataDir = opts.dataDir ?? tempDir();
   const config: Config = {
     ...loadConfig({}),
