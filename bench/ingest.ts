@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import type { MqttClient } from 'mqtt';
 import { topics } from '../hub/core/topics.ts';
 import { connectDevice, type Registered, registerDevice, startTestHub } from '../test/helpers/hub.ts';
-import { percentile } from './stats.ts';
+import { percentile } from '../simulators/stats.ts';
 
 const { values } = parseArgs({
   options: {

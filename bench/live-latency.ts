@@ -12,7 +12,7 @@ import { topics } from '../hub/core/topics.ts';
 import { startChildHub } from '../test/helpers/child-hub.ts';
 import { ADMIN_PASSWORD, apiClient, connectDevice, type Registered, registerDevice, tempDir } from '../test/helpers/hub.ts';
 import { connectLive } from '../test/helpers/live.ts';
-import { percentile } from './stats.ts';
+import { percentile } from '../simulators/stats.ts';
 
 const { values } = parseArgs({
   options: {

@@ -55,6 +55,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   const rules = new RuleStore(db);
   const alarms = new AlarmStore(db);
   let broker: Broker | null = null;
+  let live: LiveChannel | null = null;
   const alarmService = new AlarmService({
     db, alarms, rules, devices, residents, bus, log: log.child({ part: 'alarms' }), policy: config.alarms, silence: config.silence,
     sendCommand: async (deviceId, command) => { await broker?.sendCommand(deviceId, command); },
@@ -73,6 +74,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     users: new UserStore(db),
     audit: new AuditLog(db),
     connectedDevices: () => broker?.connectedDevices() ?? 0,
+    liveClients: () => live?.connected() ?? 0,
   };
 
   const generatedAdminPassword = await ensureAdmin(ctx, config.adminPassword);
@@ -95,8 +97,9 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   });
 
   const api = await buildApi(ctx, { map: config.map });
-  const live = new LiveChannel({ alarms, users: ctx.users, bus, log: log.child({ part: 'live' }), now, ...config.live });
+  live = new LiveChannel({ alarms, users: ctx.users, bus, log: log.child({ part: 'live' }), now, ...config.live });
   live.attach(api.server);
+  const liveChannel = live;
   await api.listen({ port: config.httpPort, host: config.host });
   // Deadlines that fell due while the hub was down fire on the first tick.
   const scheduler = new AlarmScheduler(alarmService, writer, now, log.child({ part: 'alarms' }), config.scheduler);
@@ -110,14 +113,14 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     httpPort,
     ctx,
     broker,
-    live,
+    live: liveChannel,
     scheduler,
     generatedAdminPassword,
     close() {
       closing ??= (async () => {
         bus.off('broker');
         await scheduler.stop();
-        await live.close();
+        await liveChannel.close();
         await api.close();
         await liveBroker.close();
         writer.flush();

@@ -39,4 +39,6 @@ export type HubContext = {
   bus: EventBus;
   /** How many devices hold an MQTT connection right now. */
   connectedDevices: () => number;
+  /** How many clients hold the live channel open. */
+  liveClients: () => number;
 };

@@ -17,6 +17,8 @@ export const systemRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
           timeseries: Type.Object({ store: Type.String(), pending: Type.Integer() }),
           connectedDevices: Type.Integer(),
           ingest: Type.Record(Type.String(), Type.Integer()),
+          liveClients: Type.Integer(),
+          process: Type.Object({ rssBytes: Type.Integer(), uptimeSeconds: Type.Number() }),
         }),
       },
     },
@@ -25,6 +27,8 @@ export const systemRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
     timeseries: { store: ctx.timeseries.name, pending: ctx.timeseries.pending() },
     connectedDevices: ctx.connectedDevices(),
     ingest: { ...ctx.ingest.counters },
+    liveClients: ctx.liveClients(),
+    process: { rssBytes: process.memoryUsage().rss, uptimeSeconds: process.uptime() },
   }));
 
   app.post('/api/auth/login', {
