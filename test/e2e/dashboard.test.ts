@@ -154,6 +154,33 @@ describe('the operator dashboard', () => {
     await page.context().close();
   });
 
+  it('claims with the keyboard, silences the sound only for a while, and lets a technician edit the resident', async () => {
+    await t.api('POST', '/api/users', { username: 'tekniker', password: 'passord-123', role: 'technician', tenantIds: ['0301'] });
+    const page = await signIn('tekniker');
+    const dev = await registerDevice(t.api, 'safety_alarm');
+    await press(dev, 'fall_detected');
+    const alarm = (await t.api('GET', '/api/alarms?state=open')).body.find((a: { deviceId: string }) => a.deviceId === dev.id);
+    await row(page, alarm.id).waitFor();
+    await row(page, alarm.id).focus();
+    await page.keyboard.press('t');
+    await row(page, alarm.id).locator('text=Tatt av deg').waitFor();
+    expect((await t.api('GET', `/api/alarms/${alarm.id}`)).body.acknowledgedBy.name).toBe('tekniker');
+
+    await page.getByTestId('silence-5').click();
+    const silenced = await page.getByTestId('silenced').textContent();
+    expect(silenced).toMatch(/Lyd dempet til \d{2}:\d{2}:\d{2}/);
+    expect(await page.locator('[data-testid^=silence-]').count()).toBe(0); // no way to silence for good
+
+    await page.keyboard.press('Enter');
+    await page.getByTestId('resident').locator('button', { hasText: 'Rediger' }).click();
+    const editor = page.getByTestId('resident-editor');
+    await editor.locator('textarea').first().fill('Nøkkelboks bak huset, kode 1234');
+    await editor.locator('button[type=submit]').click();
+    await page.getByTestId('resident-keyinfo').filter({ hasText: 'bak huset' }).waitFor();
+    expect((await t.api('GET', `/api/residents/${dev.residentId}`)).body.keyInfo).toBe('Nøkkelboks bak huset, kode 1234');
+    await page.context().close();
+  });
+
   it('speaks English when asked, with times in Europe/Oslo', async () => {
     const page = await signIn('ola');
     await page.getByTestId('language').selectOption('en');
