@@ -149,8 +149,9 @@ export class SafetyAlarmBehaviour extends Behaviour {
       this.onMains = true;
       this.mainsBackAt = null;
     }
-    // On mains the backup battery stays full; without, it lasts two to three days.
-    this.battery = this.onMains ? Math.min(100, this.battery + ms / HOUR) : Math.max(0, this.battery - (ms / HOUR) * 1.6);
+    // The battery drains slowly (about 1 % a day: months between replacements); without mains
+    // the base unit runs on it and it lasts two to three days.
+    this.battery = Math.max(0, this.battery - (this.onMains ? ms / DAY : (ms / HOUR) * 1.6));
     if (this.happens(1 / 72, ms)) this.alarm(from + this.rng.next() * ms, 'button_pressed');
     if (this.happens(1 / 240, ms)) this.alarm(from + this.rng.next() * ms, 'fall_detected');
     if (this.onMains && this.happens(1 / 720, ms)) {
