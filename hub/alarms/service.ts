@@ -155,7 +155,9 @@ export class AlarmService {
     const changes: AlarmChange[] = [];
     const silent: SilentDevice[] = [];
     const residentOf = new Map<string, string | null>();
-    for (const d of this.d.devices.presence()) {
+    const minIntervals = Math.min(...this.d.rules.enabledSilenceIntervals());
+    if (!Number.isFinite(minIntervals)) return changes;
+    for (const d of this.d.devices.silentCandidates(now, minIntervals)) {
       const rule = this.silenceRule(d.tenantId);
       if (!rule) continue;
       const since = silentSince(new Date(d.lastSeenAt), d.intervalSeconds, rule.intervals);

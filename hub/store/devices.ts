@@ -142,12 +142,18 @@ export class DeviceStore {
     this.db.prepare('UPDATE devices SET maintenance_until = ? WHERE id = ?').run(until ? until.toISOString() : null, id);
   }
 
-  /** Active devices with what the silence check needs. */
-  presence(): { id: string; tenantId: string; residentId: string | null; lastSeenAt: string; intervalSeconds: number; maintenanceUntil: string | null }[] {
+  /**
+   * Active devices silent for at least `minIntervals` of their own heartbeat interval at `now`,
+   * with what the silence check needs. The database does the filtering: most devices are not
+   * silent, and there may be a hundred thousand of them.
+   */
+  silentCandidates(now: Date, minIntervals: number): { id: string; tenantId: string; residentId: string | null; lastSeenAt: string; intervalSeconds: number; maintenanceUntil: string | null }[] {
     return (this.db.prepare(
       `SELECT id, tenant_id, resident_id, coalesce(last_seen_at, created_at) AS seen, heartbeat_interval_s, maintenance_until
-       FROM devices WHERE decommissioned_at IS NULL`,
-    ).all() as { id: string; tenant_id: string; resident_id: string | null; seen: string; heartbeat_interval_s: number; maintenance_until: string | null }[])
+       FROM devices
+       WHERE decommissioned_at IS NULL
+         AND (julianday(?) - julianday(coalesce(last_seen_at, created_at))) * 86400.0 >= heartbeat_interval_s * ?`,
+    ).all(now.toISOString(), minIntervals) as { id: string; tenant_id: string; resident_id: string | null; seen: string; heartbeat_interval_s: number; maintenance_until: string | null }[])
       .map((r) => ({ id: r.id, tenantId: r.tenant_id, residentId: r.resident_id, lastSeenAt: r.seen, intervalSeconds: r.heartbeat_interval_s, maintenanceUntil: r.maintenance_until }));
   }
 }

@@ -51,4 +51,10 @@ export class RuleStore {
   seedDefaults(tenantId: string, now: Date): void {
     this.db.transaction(() => { for (const r of defaultRules()) this.create(tenantId, r, now); })();
   }
+
+  /** The `intervals` of every enabled silence rule, across municipalities. */
+  enabledSilenceIntervals(): number[] {
+    return (this.db.prepare("SELECT body FROM rules WHERE json_extract(body, '$.kind') = 'absence' AND json_extract(body, '$.watch') = 'silence' AND json_extract(body, '$.enabled') = 1").all() as { body: string }[])
+      .map((r) => (JSON.parse(r.body) as { intervals: number }).intervals);
+  }
 }
