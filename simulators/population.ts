@@ -11,15 +11,15 @@ import type { RiskFlag } from '../hub/core/rules.ts';
 import { Rng } from './rng.ts';
 
 /** Centres of some municipalities, by kommunenummer; others get Oslo's with a note in the name. */
-export const MUNICIPALITIES: Record<string, { name: string; lat: number; lon: number }> = {
-  '0301': { name: 'Oslo', lat: 59.9139, lon: 10.7522 },
-  '4601': { name: 'Bergen', lat: 60.3913, lon: 5.3221 },
-  '5001': { name: 'Trondheim', lat: 63.4305, lon: 10.3951 },
-  '1103': { name: 'Stavanger', lat: 58.97, lon: 5.7331 },
-  '3024': { name: 'Bærum', lat: 59.8949, lon: 10.5464 },
-  '5401': { name: 'Tromsø', lat: 69.6492, lon: 18.9553 },
-  '4204': { name: 'Kristiansand', lat: 58.1467, lon: 7.9956 },
-  '3403': { name: 'Hamar', lat: 60.7945, lon: 11.068 },
+export const MUNICIPALITIES: Record<string, { name: string; lat: number; lon: number; postal: [number, number] }> = {
+  '0301': { name: 'Oslo', lat: 59.9139, lon: 10.7522, postal: [150, 1295] },
+  '4601': { name: 'Bergen', lat: 60.3913, lon: 5.3221, postal: [5003, 5268] },
+  '5001': { name: 'Trondheim', lat: 63.4305, lon: 10.3951, postal: [7010, 7099] },
+  '1103': { name: 'Stavanger', lat: 58.97, lon: 5.7331, postal: [4005, 4099] },
+  '3024': { name: 'Bærum', lat: 59.8949, lon: 10.5464, postal: [1300, 1369] },
+  '5401': { name: 'Tromsø', lat: 69.6492, lon: 18.9553, postal: [9006, 9038] },
+  '4204': { name: 'Kristiansand', lat: 58.1467, lon: 7.9956, postal: [4608, 4639] },
+  '3403': { name: 'Hamar', lat: 60.7945, lon: 11.068, postal: [2301, 2326] },
 };
 
 const FIRST = ['Kari', 'Ola', 'Ingrid', 'Per', 'Astrid', 'Olav', 'Solveig', 'Arne', 'Bjørg', 'Knut', 'Ragnhild', 'Kjell', 'Liv', 'Harald', 'Gunnhild', 'Odd', 'Randi', 'Svein', 'Berit', 'Jon', 'Aud', 'Leif', 'Marit', 'Egil', 'Turid', 'Rolf', 'Inger', 'Magne', 'Sigrid', 'Terje'];
@@ -57,7 +57,7 @@ export function makePopulation(tenantId: string, count: number, seed: number): S
     const first = rng.pick(FIRST);
     const last = rng.pick(LAST);
     const home = offset(centre.lat, centre.lon, rng.normal(0, 1500), rng.normal(0, 1500));
-    const postal = String(rng.int(1, 9)).padStart(1, '0') + String(rng.int(100, 999));
+    const postal = String(rng.int(centre.postal[0], centre.postal[1])).padStart(4, '0');
     // Make sure a small municipality still shows every kind of device.
     const devices: DeviceKind[] = [];
     if (i % 50 !== 7 || count < 20) devices.push('safety_alarm');
@@ -71,7 +71,9 @@ export function makePopulation(tenantId: string, count: number, seed: number): S
     if (rng.chance(0.3)) riskFlags.push('fall_risk');
     if (rng.chance(0.7)) riskFlags.push('lives_alone');
     const safeZone: SafeZone | undefined = devices.includes('gps_tracker') ? { type: 'circle', center: home, radiusMetres: 300 } : undefined;
-    const kin = Array.from({ length: rng.int(1, 2) }, () => ({ name: `${rng.pick(FIRST)} ${rng.chance(0.6) ? last : rng.pick(LAST)}`, relation: rng.pick(RELATIONS), phone: phone(rng) }));
+    // One or two next of kin; at most one of them a spouse.
+    const relations = [rng.pick(RELATIONS), rng.pick(RELATIONS.filter((r) => r !== 'ektefelle'))];
+    const kin = relations.slice(0, rng.int(1, 2)).map((relation) => ({ name: `${rng.pick(FIRST)} ${rng.chance(0.6) ? last : rng.pick(LAST)}`, relation, phone: phone(rng) }));
     residents.push({
       index: i,
       tenantId,

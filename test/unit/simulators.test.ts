@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeEvent } from '../../hub/core/decode.ts';
 import { DEVICE_KINDS, type DeviceKind, eventTypesOf } from '../../hub/core/events.ts';
@@ -6,6 +7,7 @@ import { ACTIONS, makeBehaviour, type Mode } from '../../simulators/behaviours.t
 import { nextLocalTime, SimClock } from '../../simulators/clock.ts';
 import { makePopulation } from '../../simulators/population.ts';
 import { Rng } from '../../simulators/rng.ts';
+import { loadScenario, parseScenario, scenarioStart, timeline } from '../../simulators/scenario.ts';
 
 const start = new Date('2026-03-23T00:00:00Z'); // a week that crosses the switch to summer time
 const DAY = 86_400_000;
@@ -118,5 +120,30 @@ describe('population, clock and generator', () => {
     const a = new Rng(9);
     const b = new Rng(9);
     expect(Array.from({ length: 5 }, () => a.next())).toEqual(Array.from({ length: 5 }, () => b.next()));
+  });
+});
+
+describe('scenarios', () => {
+  it('ship valid, each step on a resident who has the device it needs', () => {
+    for (const name of readdirSync(new URL('../../simulators/scenarios/', import.meta.url)).map((f) => f.replace(/\.json$/, ''))) {
+      const s = loadScenario(name);
+      expect(s.steps.length, name).toBeGreaterThan(0);
+      expect(s.expect.length, name).toBeGreaterThan(0);
+    }
+  });
+  it('refuse a bad scenario with a clear reason', () => {
+    const base = loadScenario('night');
+    expect(() => parseScenario({ ...base, start: '25:00' })).toThrow(/\/start/);
+    expect(() => parseScenario({ ...base, steps: [{ at: '00:10', resident: 0, do: 'teleport' }] })).toThrow(/invalid scenario/);
+    expect(() => parseScenario({ ...base, steps: [{ at: '00:10', resident: 0, do: 'leave_safe_zone' }] })).toThrow(/resident 0 has no gps_tracker/);
+    expect(() => parseScenario({ ...base, steps: [{ at: '00:10', resident: 999, do: 'fall' }] })).toThrow(/no resident 999/);
+  });
+  it('puts steps after the start in time order, across midnight', () => {
+    const s = loadScenario('night');
+    const start = scenarioStart(s, new Date('2026-11-20T12:00:00Z'));
+    expect(start.toISOString()).toBe('2026-11-20T22:00:00.000Z');
+    const steps = timeline(s, start);
+    expect(steps[0]!.at.toISOString()).toBe('2026-11-20T22:20:00.000Z');
+    expect(steps.at(-1)!.at.toISOString()).toBe('2026-11-21T05:00:00.000Z');
   });
 });
