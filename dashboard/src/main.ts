@@ -61,6 +61,7 @@ function App() {
     setSession(s);
   }
   function signOut() {
+    api.logout().catch(() => { /* the session is dropped here either way */ });
     sessionStorage.removeItem(SESSION_KEY);
     api.setToken(null);
     setSession(null);

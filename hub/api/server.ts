@@ -2,6 +2,7 @@
  * The HTTP API as one fastify instance with every area registered; listening is the caller's
  * business, so tests build the same app and listen on port 0.
  */
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -35,6 +36,7 @@ export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; 
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  await app.register(rateLimit, { global: false });
   installErrorHandler(app);
   installAuth(app, ctx);
   await app.register(systemRoutes(ctx));

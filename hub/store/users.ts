@@ -46,6 +46,10 @@ export class UserStore {
     return { token, expiresAt };
   }
 
+  closeSession(token: string): void {
+    this.db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash(token));
+  }
+
   principalForToken(token: string, now: Date): Principal | null {
     const row = this.db.prepare(
       `SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id

@@ -45,6 +45,24 @@ describe('authentication', () => {
     expect(b).toEqual(a);
   });
 
+  it('ends a session on logout', async () => {
+    const login = await t.api('POST', '/api/auth/login', { username: 'admin', password: 'test-admin-password' }, null);
+    const token = login.body.token;
+    expect((await t.api('GET', '/api/tenants', undefined, token)).status).toBe(200);
+    expect((await t.api('POST', '/api/auth/logout', undefined, token)).status).toBe(204);
+    expect((await t.api('GET', '/api/tenants', undefined, token)).status).toBe(401);
+    expect((await t.api('POST', '/api/auth/logout', undefined, token)).status).toBe(401);
+  });
+
+  it('slows password guessing: after ten tries a minute, 429 for that user name', async () => {
+    const tries = [];
+    for (let i = 0; i < 12; i++) tries.push((await t.api('POST', '/api/auth/login', { username: 'guessed', password: `guess-${i}` }, null)).status);
+    expect(tries.slice(0, 10).every((s) => s === 401)).toBe(true);
+    expect(tries.slice(10)).toEqual([429, 429]);
+    // Another user name is not held up by it.
+    expect((await t.api('POST', '/api/auth/login', { username: 'admin', password: 'test-admin-password' }, null)).status).toBe(200);
+  });
+
   it('keeps sessions across a restart of the hub', async () => {
     const dir = t.dataDir;
     const other = await startTestHub();

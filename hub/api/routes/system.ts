@@ -1,4 +1,5 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { verifyPassword } from '../../security/secrets.ts';
 import type { HubContext } from '../../context.ts';
 import { unauthorized } from '../errors.ts';
@@ -32,6 +33,13 @@ export const systemRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
   }));
 
   app.post('/api/auth/login', {
+    // Password guessing is slowed per user name and address: a few tries a minute, then 429.
+    config: {
+      rateLimit: {
+        max: 10, timeWindow: '1 minute', hook: 'preHandler',
+        keyGenerator: (req: FastifyRequest) => `${req.ip}|${(req.body as { username?: string } | undefined)?.username ?? ''}`,
+      },
+    },
     schema: {
       tags: ['auth'],
       summary: 'Sign in; returns a bearer token',
@@ -51,5 +59,14 @@ export const systemRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
     if (!u || !ok) throw unauthorized('wrong username or password');
     const s = ctx.users.openSession(u.id, ctx.now(), SESSION_TTL_MS);
     return { token: s.token, expiresAt: s.expiresAt.toISOString(), user: { username: u.username, role: u.role, tenantIds: u.tenantIds } };
+  });
+
+  app.post('/api/auth/logout', {
+    schema: { tags: ['auth'], summary: 'End this session; the token stops working at once', security: [{ bearer: [] }], response: { 204: Type.Null() } },
+  }, async (req, reply) => {
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (!m?.[1] || !req.principal) throw unauthorized();
+    ctx.users.closeSession(m[1]);
+    return reply.status(204).send(null);
   });
 };
