@@ -54,8 +54,11 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   const residents = new ResidentStore(db);
   const rules = new RuleStore(db);
   const alarms = new AlarmStore(db);
+  const users = new UserStore(db);
+  const live = new LiveChannel({ alarms, users, bus, log: log.child({ part: 'live' }), now, ...config.live });
+  // The alarm service sends commands through the broker, which needs ingest, which needs the
+  // alarm service: the broker is handed in once it is up.
   let broker: Broker | null = null;
-  let live: LiveChannel | null = null;
   const alarmService = new AlarmService({
     db, alarms, rules, devices, residents, bus, log: log.child({ part: 'alarms' }), policy: config.alarms, silence: config.silence,
     sendCommand: async (deviceId, command) => { await broker?.sendCommand(deviceId, command); },
@@ -71,15 +74,15 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   const ctx: HubContext = {
     log, now, db, writer, devices, events, ingest, bus, timeseries, series, residents, rules, alarms, alarmService,
     tenants: new TenantStore(db),
-    users: new UserStore(db),
+    users,
     audit: new AuditLog(db),
     connectedDevices: () => broker?.connectedDevices() ?? 0,
-    liveClients: () => live?.connected() ?? 0,
+    liveClients: () => live.connected(),
   };
 
   const generatedAdminPassword = await ensureAdmin(ctx, config.adminPassword);
 
-  broker = await startBroker({
+  const mqtt = await startBroker({
     log: log.child({ part: 'broker' }),
     port: config.mqttPort,
     host: config.host,
@@ -90,16 +93,14 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
       disconnected: (device) => ingest.disconnected(device),
     },
   });
-  const liveBroker = broker;
+  broker = mqtt;
   bus.on('broker', 'device.decommissioned', ({ deviceId }) => {
-    const n = liveBroker.disconnectDevice(deviceId);
+    const n = mqtt.disconnectDevice(deviceId);
     log.info({ deviceId, connections: n }, 'device decommissioned; connections closed');
   });
 
   const api = await buildApi(ctx, { map: config.map });
-  live = new LiveChannel({ alarms, users: ctx.users, bus, log: log.child({ part: 'live' }), now, ...config.live });
   live.attach(api.server);
-  const liveChannel = live;
   await api.listen({ port: config.httpPort, host: config.host });
   // Deadlines that fell due while the hub was down fire on the first tick.
   const scheduler = new AlarmScheduler(alarmService, writer, now, log.child({ part: 'alarms' }), config.scheduler);
@@ -109,20 +110,20 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
 
   let closing: Promise<void> | null = null;
   return {
-    mqttPort: broker.port,
+    mqttPort: mqtt.port,
     httpPort,
     ctx,
-    broker,
-    live: liveChannel,
+    broker: mqtt,
+    live,
     scheduler,
     generatedAdminPassword,
     close() {
       closing ??= (async () => {
         bus.off('broker');
         await scheduler.stop();
-        await liveChannel.close();
+        await live.close();
         await api.close();
-        await liveBroker.close();
+        await mqtt.close();
         writer.flush();
         await series.close();
         await timeseries.close();

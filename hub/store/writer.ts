@@ -7,11 +7,12 @@
 import type { Db } from './db.ts';
 
 type Job = { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 export class GroupCommitWriter {
   private queue: Job[] = [];
   private scheduled = false;
-  private readonly commit: (jobs: Job[]) => void;
+  private readonly commit: (jobs: Job[]) => Outcome[];
 
   /**
    * `windowMs`: how long to gather writes before committing. 0 commits on the next turn of the
@@ -19,15 +20,13 @@ export class GroupCommitWriter {
    */
   constructor(db: Db, private readonly windowMs = 0) {
     const one = db.transaction((job: Job) => job.fn());
-    this.commit = db.transaction((jobs: Job[]) => {
-      for (const job of jobs) {
-        try {
-          (job as Job & { result?: unknown }).result = one(job);
-        } catch (err) {
-          (job as Job & { error?: unknown }).error = err;
-        }
+    this.commit = db.transaction((jobs: Job[]) => jobs.map((job): Outcome => {
+      try {
+        return { ok: true, value: one(job) };
+      } catch (error) {
+        return { ok: false, error };
       }
-    });
+    }));
   }
 
   /** Runs `fn` inside the next group transaction; resolves with its result once committed. */
@@ -48,15 +47,18 @@ export class GroupCommitWriter {
     const jobs = this.queue;
     this.queue = [];
     if (jobs.length === 0) return;
+    let outcomes: Outcome[];
     try {
-      this.commit(jobs);
+      outcomes = this.commit(jobs);
     } catch (err) {
       for (const job of jobs) job.reject(err);
       return;
     }
-    for (const job of jobs as (Job & { result?: unknown; error?: unknown })[]) {
-      if ('error' in job) job.reject(job.error);
-      else job.resolve(job.result);
-    }
+    // Only now, committed, does anyone hear of the result.
+    outcomes.forEach((o, i) => {
+      const job = jobs[i] as Job;
+      if (o.ok) job.resolve(o.value);
+      else job.reject(o.error);
+    });
   }
 }
