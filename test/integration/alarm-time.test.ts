@@ -143,6 +143,21 @@ describe('a silent device', () => {
     }, 'offline after maintenance');
     expect(active(list, 'device_offline', dev.id)).toBeDefined();
   });
+
+  it('held back for a resident in maintenance: technical alarms of every device of theirs, never care alarms', async () => {
+    const dev = await registerDevice(t.api, 'door_lock', '0301');
+    const until = new Date(clock.now().getTime() + 2 * 3600_000).toISOString();
+    const m = await t.api('PUT', `/api/residents/${dev.residentId}/maintenance`, { until, note: 'flytter' });
+    expect(m.status).toBe(200);
+    expect(m.body.maintenanceUntil).toBe(until);
+    const client = await connectDevice(t.mqttUrl, dev);
+    await send(client, dev, { type: 'battery_low', battery: 5 });
+    await send(client, dev, { type: 'forced' });
+    await client.endAsync();
+    const list = await alarmsOf('0301');
+    expect(active(list, 'battery_low', dev.id)).toBeUndefined();
+    expect(active(list, 'door_forced', dev.id)).toBeDefined();
+  });
 });
 
 describe('a GPS tracker', () => {
