@@ -2,7 +2,7 @@
  * Bearer-token authentication and the role/municipality guard used by every route.
  */
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { can, type Permission, type Principal, servesTenant } from '../core/access.ts';
+import { can, type Permission, type Principal, servesAllTenants, servesTenant } from '../core/access.ts';
 import type { HubContext } from '../context.ts';
 import { forbidden, unauthorized } from './errors.ts';
 
@@ -43,4 +43,16 @@ export function principalOf(req: FastifyRequest): Principal {
 /** Throws 403 unless the user serves the municipality. */
 export function assertServes(p: Principal, tenantId: string): void {
   if (!servesTenant(p, tenantId)) throw forbidden(`you do not serve municipality ${tenantId}`);
+}
+
+/**
+ * The municipalities a listing covers: the one asked for (403 unless the user serves it), or
+ * every one the user serves ('all' for an administrator).
+ */
+export function tenantScope(p: Principal, requested: string | undefined): readonly string[] | 'all' {
+  if (requested) {
+    assertServes(p, requested);
+    return [requested];
+  }
+  return servesAllTenants(p) ? 'all' : p.tenantIds;
 }

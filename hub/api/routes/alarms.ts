@@ -1,11 +1,10 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
-import { servesAllTenants } from '../../core/access.ts';
 import { ALARM_STATES, AlarmSchema, RESOLUTION_REASONS, TransitionSchema } from '../../core/alarms.ts';
 import { AnyDeviceEventSchema } from '../../core/events.ts';
 import { TenantId } from '../../core/model.ts';
 import { literals as lit } from '../../core/schema.ts';
 import type { HubContext } from '../../context.ts';
-import { assertServes, principalOf, requires } from '../auth.ts';
+import { principalOf, requires, tenantScope } from '../auth.ts';
 import { notFound } from '../errors.ts';
 
 const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
@@ -34,10 +33,8 @@ export const alarmRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async
       response: { 200: Type.Array(AlarmSchema) },
     },
   }, async (req) => {
-    const p = principalOf(req);
     const q = req.query;
-    if (q.tenantId) assertServes(p, q.tenantId);
-    const tenantIds = q.tenantId ? [q.tenantId] : servesAllTenants(p) ? 'all' : p.tenantIds;
+    const tenantIds = tenantScope(principalOf(req), q.tenantId);
     return ctx.alarms.search({ ...(q.state ? { states: [q.state] } : {}), tenantIds, ...(q.since ? { since: new Date(q.since).toISOString() } : {}), limit: q.limit, offset: q.offset });
   });
 

@@ -1,11 +1,11 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
-import { type Principal, servesAllTenants, servesTenant } from '../../core/access.ts';
+import { type Principal, servesTenant } from '../../core/access.ts';
 import { AnyDeviceEventSchema, type DeviceEvent } from '../../core/events.ts';
 import { type Device, DeviceSchema, MAX_MAINTENANCE_DAYS, MaintenanceSchema, NewDeviceSchema, TenantId } from '../../core/model.ts';
 import { maintenanceUntil } from './maintenance.ts';
 import type { HubContext } from '../../context.ts';
 import { eventFromTelemetry } from '../../timeseries/measurements.ts';
-import { assertServes, principalOf, requires } from '../auth.ts';
+import { assertServes, principalOf, requires, tenantScope } from '../auth.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 
 // InfluxDB stores times up to the year 2262.
@@ -68,9 +68,7 @@ export const deviceRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
       response: { 200: Type.Array(DeviceSchema) },
     },
   }, async (req) => {
-    const p = principalOf(req);
-    if (req.query.tenantId) assertServes(p, req.query.tenantId);
-    const scope = req.query.tenantId ? [req.query.tenantId] : servesAllTenants(p) ? 'all' : p.tenantIds;
+    const scope = tenantScope(principalOf(req), req.query.tenantId);
     return ctx.devices.list(scope, { includeDecommissioned: req.query.includeDecommissioned ?? false });
   });
 

@@ -1,9 +1,9 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
-import { type Principal, servesAllTenants, servesTenant } from '../../core/access.ts';
+import { type Principal, servesTenant } from '../../core/access.ts';
 import { MAX_MAINTENANCE_DAYS, MaintenanceSchema, NewResidentSchema, type Resident, ResidentSchema, ResidentUpdateSchema, TenantId } from '../../core/model.ts';
 import { maintenanceUntil } from './maintenance.ts';
 import type { HubContext } from '../../context.ts';
-import { assertServes, principalOf, requires } from '../auth.ts';
+import { assertServes, principalOf, requires, tenantScope } from '../auth.ts';
 import { badRequest, notFound } from '../errors.ts';
 
 export const residentRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
@@ -35,8 +35,7 @@ export const residentRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => as
     },
   }, async (req) => {
     const p = principalOf(req);
-    if (req.query.tenantId) assertServes(p, req.query.tenantId);
-    const scope = req.query.tenantId ? [req.query.tenantId] : servesAllTenants(p) ? 'all' : p.tenantIds;
+    const scope = tenantScope(p, req.query.tenantId);
     ctx.audit.record(p, { action: 'list', targetType: 'resident', targetId: null, tenantId: req.query.tenantId ?? null }, ctx.now());
     return ctx.residents.list(scope);
   });

@@ -1,9 +1,9 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
-import { servesAllTenants, servesTenant } from '../../core/access.ts';
+import { servesTenant } from '../../core/access.ts';
 import { TenantId } from '../../core/model.ts';
 import { NewRuleSchema, type Rule, RuleBodySchema, RuleSchema } from '../../core/rules.ts';
 import type { HubContext } from '../../context.ts';
-import { assertServes, principalOf, requires } from '../auth.ts';
+import { assertServes, principalOf, requires, tenantScope } from '../auth.ts';
 import { notFound } from '../errors.ts';
 
 const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
@@ -23,9 +23,8 @@ export const ruleRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async 
       response: { 200: Type.Array(RuleSchema) },
     },
   }, async (req) => {
-    const p = principalOf(req);
-    if (req.query.tenantId) assertServes(p, req.query.tenantId);
-    const tenants = req.query.tenantId ? [req.query.tenantId] : servesAllTenants(p) ? ctx.tenants.list().map((t) => t.id) : p.tenantIds;
+    const scope = tenantScope(principalOf(req), req.query.tenantId);
+    const tenants = scope === 'all' ? ctx.tenants.list().map((t) => t.id) : scope;
     return tenants.flatMap((t) => ctx.rules.forTenant(t));
   });
 
