@@ -133,6 +133,7 @@ describe('the operator dashboard', () => {
     await page.getByTestId('map').waitFor();
     await page.locator('path.position-marker').waitFor();
     await page.getByTestId('map-no-tiles').waitFor();
+    await page.getByTestId('map-no-tiles').scrollIntoViewIfNeeded();
     await page.screenshot({ path: `${SHOTS}/gps-alarm.png` });
     await page.context().close();
   });

@@ -58,6 +58,7 @@ export function AlarmDetail(p: AlarmDetailProps) {
 
   const claimed = a.state === 'acknowledged';
   const heldByOther = claimed && a.acknowledgedBy?.name !== p.me;
+  // Shown right after the resident: where they are matters before what the device says.
   const position = positionOf(detail, device);
 
   async function submit(e: Event) {
@@ -104,18 +105,18 @@ export function AlarmDetail(p: AlarmDetailProps) {
               onDone=${(r: Resident | null) => { setEditing(false); if (r) { setResident(r); p.onResidentSaved(r); } }} />` : null}
         </div>` : null}
 
+      ${position ? html`
+        <div class="card">
+          <h3>${t('map')}</h3>
+          <${MapView} lang=${p.lang} position=${position} zone=${resident?.safeZone ?? null} tileUrl=${p.config.mapTileUrl} attribution=${p.config.mapAttribution} />
+        </div>` : null}
+
       ${device ? html`
         <div class="card" data-testid="device">
           <h3>${t('device')}</h3>
           <p>${translate(p.lang, `kind_${device.kind}` as Key)} · ${device.serial} · ${device.online ? t('online') : t('offline')}</p>
           <p><span class="label">${t('battery')}:</span> ${device.battery ?? '–'} % · <span class="label">${t('signal')}:</span> ${device.signal ?? '–'} dBm</p>
           <p><span class="label">${t('lastContact')}:</span> ${device.lastSeenAt ? formatTime(device.lastSeenAt, p.lang) : '–'}</p>
-        </div>` : null}
-
-      ${position ? html`
-        <div class="card">
-          <h3>${t('map')}</h3>
-          <${MapView} lang=${p.lang} position=${position} zone=${resident?.safeZone ?? null} tileUrl=${p.config.mapTileUrl} attribution=${p.config.mapAttribution} />
         </div>` : null}
 
       ${detail ? html`
