@@ -10,6 +10,13 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Logger } from 'pino';
 import { mayPublish, maySubscribe, parseTopic, topics } from '../hub/core/topics.ts';
+import { guardSocket } from './packet-guard.ts';
+
+/**
+ * The largest MQTT packet a client may send. Event payloads above 16 KiB still reach ingest and
+ * are rejected and counted there; a packet above this closes the connection before it is read.
+ */
+export const MAX_PACKET_BYTES = 32 * 1024;
 import type { DeviceIdentity } from '../hub/store/devices.ts';
 
 /** What the broker needs from the hub. */
@@ -130,7 +137,11 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     log.debug({ clientId: client.id, err: err.message }, 'broker: client error');
   });
 
-  const server: Server = createServer(aedes.handle);
+  const server: Server = createServer((socket) => {
+    aedes.handle(guardSocket(socket, MAX_PACKET_BYTES, (reason) => {
+      log.warn({ remote: socket.remoteAddress, reason }, 'broker: closed a connection that sent an oversized packet');
+    }));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host, () => resolve());

@@ -3,6 +3,7 @@
  * and everything the broker refuses on the way.
  */
 import mqtt from 'mqtt';
+import { createConnection } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_PAYLOAD_BYTES } from '../../hub/core/decode.ts';
 import { DEVICE_KINDS, eventTypesOf } from '../../hub/core/events.ts';
@@ -188,6 +189,33 @@ describe('bad payloads', () => {
     client.stream.destroy();
     await eventually(async () => (await t.api('GET', `/api/devices/${dev.id}`)).body.online === false, 'offline after the will');
     client.end(true);
+  });
+});
+
+describe('oversized packets', () => {
+  it('close the connection at the socket, even before authentication, and everyone else is served', async () => {
+    const other = await registerDevice(t.api, 'safety_alarm');
+    const otherClient = await connectDevice(t.mqttUrl, other);
+    // A client that declares a 10 MB CONNECT and sends its bytes slowly: closed at the header.
+    const raw = createConnection({ host: '127.0.0.1', port: t.hub.mqttPort });
+    await new Promise<void>((r) => raw.once('connect', () => r()));
+    const closedAt = new Promise<number>((r) => raw.once('close', () => r(Date.now())));
+    const sentAt = Date.now();
+    raw.write(Buffer.from([0x10, 0x80, 0x80, 0x80, 0x05]));
+    expect((await closedAt) - sentAt).toBeLessThan(2000);
+
+    // A device's own 100 KiB publish closes its connection; nothing of it is stored.
+    const dev = await registerDevice(t.api, 'safety_alarm');
+    const client = await connectDevice(t.mqttUrl, dev);
+    const gone = closed(client);
+    client.publish(topics.events(dev.id), Buffer.alloc(100 * 1024, 0x7b), { qos: 1 });
+    await gone;
+    client.end(true);
+    expect((await t.api('GET', `/api/devices/${dev.id}/events`)).body).toEqual([]);
+
+    await otherClient.publishAsync(topics.events(other.id), JSON.stringify({ id: nextEventId(), ts: now(), type: 'button_pressed' }), { qos: 1 });
+    expect((await t.api('GET', `/api/devices/${other.id}`)).body.acceptedCount).toBe(1);
+    await otherClient.endAsync();
   });
 });
 
