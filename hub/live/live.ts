@@ -21,10 +21,11 @@ import type { UserStore } from '../store/users.ts';
 
 export const LIVE_PATH = '/api/live';
 
+/** Every message carries the hub's time (`now`), so a screen can count ages by the hub's clock. */
 export type LiveMessage =
-  | { type: 'snapshot'; epoch: string; seq: number; alarms: Alarm[] }
-  | { type: 'resume'; epoch: string; seq: number }
-  | { type: 'alarm'; seq: number; change: TransitionAction; alarm: Alarm };
+  | { type: 'snapshot'; epoch: string; seq: number; now: string; alarms: Alarm[] }
+  | { type: 'resume'; epoch: string; seq: number; now: string }
+  | { type: 'alarm'; seq: number; now: string; change: TransitionAction; alarm: Alarm };
 
 export type LiveOptions = {
   alarms: AlarmStore;
@@ -93,17 +94,17 @@ export class LiveChannel {
     const oldest = this.replay[0]?.seq ?? this.seq + 1;
     const canResume = params.get('epoch') === this.epoch && Number.isInteger(since) && since >= 0 && since <= this.seq && since >= oldest - 1;
     if (canResume) {
-      this.send(client, JSON.stringify({ type: 'resume', epoch: this.epoch, seq: since } satisfies LiveMessage));
+      this.send(client, JSON.stringify({ type: 'resume', epoch: this.epoch, seq: since, now: this.o.now().toISOString() } satisfies LiveMessage));
       for (const m of this.replay) if (m.seq > since && servesTenant(principal, m.tenantId)) this.send(client, m.text);
     } else {
       const alarms = this.o.alarms.activeIn(servesAllTenants(principal) ? 'all' : principal.tenantIds).sort(byUrgency);
-      this.send(client, JSON.stringify({ type: 'snapshot', epoch: this.epoch, seq: this.seq, alarms } satisfies LiveMessage));
+      this.send(client, JSON.stringify({ type: 'snapshot', epoch: this.epoch, seq: this.seq, now: this.o.now().toISOString(), alarms } satisfies LiveMessage));
     }
   }
 
   private broadcast(change: TransitionAction, alarm: Alarm): void {
     const seq = ++this.seq;
-    const text = JSON.stringify({ type: 'alarm', seq, change, alarm } satisfies LiveMessage);
+    const text = JSON.stringify({ type: 'alarm', seq, now: this.o.now().toISOString(), change, alarm } satisfies LiveMessage);
     this.replay.push({ seq, tenantId: alarm.tenantId, text });
     if (this.replay.length > this.replayLength) this.replay.splice(0, this.replay.length - this.replayLength);
     for (const c of this.clients) if (servesTenant(c.principal, alarm.tenantId)) this.send(c, text);

@@ -3,7 +3,7 @@ import { RESOLUTION_REASONS, SYSTEM_REASONS, type Alarm } from '../../hub/core/a
 import { DEVICE_KINDS } from '../../hub/core/events.ts';
 import { defaultRules } from '../../hub/core/rules.ts';
 import { apply, disconnected, EMPTY, newlyRaised, queue } from '../../dashboard/src/lib/alarms-state.ts';
-import { formatAge, formatTime } from '../../dashboard/src/lib/format.ts';
+import { clockSkewMs, formatAge, formatTime } from '../../dashboard/src/lib/format.ts';
 import { alarmTypeLabel, DICTIONARIES, type Key, LANGUAGES, translate } from '../../dashboard/src/lib/i18n.ts';
 
 const base: Alarm = {
@@ -56,32 +56,41 @@ describe('formatting', () => {
   });
 });
 
+describe('clock skew', () => {
+  it('is the hub\'s time minus the screen\'s, and nothing for a stamp it cannot read', () => {
+    expect(clockSkewMs('2026-11-22T02:00:05.000Z', Date.parse('2026-11-22T02:00:00.000Z'))).toBe(5000);
+    expect(clockSkewMs('2026-11-22T01:59:00.000Z', Date.parse('2026-11-22T02:00:00.000Z'))).toBe(-60_000);
+    expect(clockSkewMs('soon', 0)).toBe(0);
+  });
+});
+
 describe('the queue from the live channel', () => {
   it('sorts by priority, then age', () => {
     let s = apply(EMPTY, {
-      type: 'snapshot', epoch: 'e', seq: 3, alarms: [
+      type: 'snapshot', epoch: 'e', seq: 3, now: '2026-11-22T01:20:00Z', alarms: [
         alarm({ id: 'late-p3', priority: 3, createdAt: '2026-11-22T01:05:00Z' }),
         alarm({ id: 'p1', priority: 1, createdAt: '2026-11-22T01:10:00Z' }),
         alarm({ id: 'early-p3', priority: 3, createdAt: '2026-11-22T01:00:00Z' }),
       ],
     });
     expect(queue(s).map((a) => a.id)).toEqual(['p1', 'early-p3', 'late-p3']);
-    s = apply(s, { type: 'alarm', seq: 4, change: 'escalated', alarm: alarm({ id: 'late-p3', priority: 1, createdAt: '2026-11-22T01:05:00Z', updatedAt: '2026-11-22T01:06:00Z' }) });
+    s = apply(s, { type: 'alarm', seq: 4, now: '2026-11-22T01:20:00Z', change: 'escalated', alarm: alarm({ id: 'late-p3', priority: 1, createdAt: '2026-11-22T01:05:00Z', updatedAt: '2026-11-22T01:06:00Z' }) });
     expect(queue(s).map((a) => a.id)).toEqual(['late-p3', 'p1', 'early-p3']);
   });
   it('drops resolved alarms, ignores messages it already has, and knows when it is stale', () => {
-    let s = apply(EMPTY, { type: 'snapshot', epoch: 'e', seq: 1, alarms: [alarm({ id: 'a' })] });
+    const now = '2026-11-22T01:20:00Z';
+    let s = apply(EMPTY, { type: 'snapshot', epoch: 'e', seq: 1, now, alarms: [alarm({ id: 'a' })] });
     expect(s.synced).toBe(true);
-    const newer = apply(s, { type: 'alarm', seq: 2, change: 'raised', alarm: alarm({ id: 'b' }) });
+    const newer = apply(s, { type: 'alarm', seq: 2, now, change: 'raised', alarm: alarm({ id: 'b' }) });
     expect(newlyRaised(s, newer).map((a) => a.id)).toEqual(['b']);
     s = newer;
-    expect(apply(s, { type: 'alarm', seq: 2, change: 'resolved', alarm: alarm({ id: 'b', state: 'resolved' }) })).toBe(s);
-    s = apply(s, { type: 'alarm', seq: 3, change: 'resolved', alarm: alarm({ id: 'b', state: 'resolved', updatedAt: '2026-11-22T02:00:00Z' }) });
+    expect(apply(s, { type: 'alarm', seq: 2, now, change: 'resolved', alarm: alarm({ id: 'b', state: 'resolved' }) })).toBe(s);
+    s = apply(s, { type: 'alarm', seq: 3, now, change: 'resolved', alarm: alarm({ id: 'b', state: 'resolved', updatedAt: '2026-11-22T02:00:00Z' }) });
     expect(queue(s).map((a) => a.id)).toEqual(['a']);
     s = disconnected(s);
     expect(s.synced).toBe(false);
     expect(queue(s).map((a) => a.id)).toEqual(['a']);
-    s = apply(s, { type: 'resume', epoch: 'e', seq: 3 });
+    s = apply(s, { type: 'resume', epoch: 'e', seq: 3, now });
     expect(s.synced).toBe(true);
   });
 });

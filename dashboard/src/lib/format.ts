@@ -36,3 +36,13 @@ export function formatTime(iso: string, lang: Lang, now: Date = new Date()): str
   const day = (x: Date) => new Intl.DateTimeFormat('en-CA', { timeZone: TIME_ZONE }).format(x);
   return fmt(lang, day(d) !== day(now)).format(d);
 }
+
+/**
+ * How far the hub's clock is ahead of this screen's, from a message stamped by the hub. Ages are
+ * counted by the hub's clock: an operator's PC with a wrong clock must not make an alarm look
+ * younger than it is. The newest stamp wins; network delay makes it err a little on the young side.
+ */
+export function clockSkewMs(hubNow: string, receivedAtMs: number): number {
+  const t = Date.parse(hubNow);
+  return Number.isFinite(t) ? t - receivedAtMs : 0;
+}

@@ -8,7 +8,7 @@ import type { LiveMessage } from '../../../../hub/live/live.ts';
 import { type Alarm, type Api, ApiError, type DashboardConfig, type Resident, type Session } from '../../data/api.ts';
 import { LiveConnection, type LiveStatus } from '../../data/live.ts';
 import { type AlarmsState, apply, disconnected, EMPTY, newlyRaised, queue } from '../../lib/alarms-state.ts';
-import { formatAge, formatTime } from '../../lib/format.ts';
+import { clockSkewMs, formatAge, formatTime } from '../../lib/format.ts';
 import { alarmTypeLabel, CLAIM_KEY, type Key, type Lang, translate } from '../../lib/i18n.ts';
 import { playAlert, SILENCE_MINUTES, SOUND_PRIORITY } from '../../lib/sound.ts';
 import { AlarmDetail } from './AlarmDetail.ts';
@@ -30,6 +30,7 @@ export function OperatorPanel(p: OperatorPanelProps) {
   const [selectedId, setSelectedId] = useState<string | null>(null);
   const [openId, setOpenId] = useState<string | null>(null);
   const [tab, setTab] = useState<'queue' | 'resolved'>('queue');
+  const skew = useRef(0);
   const [now, setNow] = useState(Date.now());
   const [silencedUntil, setSilencedUntil] = useState(0);
   const [announcement, setAnnouncement] = useState('');
@@ -39,7 +40,7 @@ export function OperatorPanel(p: OperatorPanelProps) {
   const me = p.session.user.username;
 
   useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), 1000);
+    const timer = setInterval(() => setNow(Date.now() + skew.current), 1000);
     return () => clearInterval(timer);
   }, []);
 
@@ -56,7 +57,10 @@ export function OperatorPanel(p: OperatorPanelProps) {
     void loadResidents();
     p.api.tenants().then((list) => setTenants(new Map(list.map((x) => [x.id, x.name]))), () => {});
     const live = new LiveConnection(p.session.token, {
-      onMessage: (m) => dispatch({ type: 'message', m }),
+      onMessage: (m) => {
+        skew.current = clockSkewMs(m.now, Date.now());
+        dispatch({ type: 'message', m });
+      },
       onStatus: (s) => {
         setStatus(s);
         if (s === 'stale') { wasStale.current = true; dispatch({ type: 'disconnected' }); }
