@@ -9,7 +9,8 @@
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import type { Logger } from 'pino';
-import { mayPublish, maySubscribe, parseTopic, topics } from '../hub/core/topics.ts';
+import { clientIdProblem, mayPublish, maySubscribe, parseTopic, topics } from '../hub/core/topics.ts';
+import type { DeviceIdentity } from '../hub/store/devices.ts';
 import { guardSocket } from './packet-guard.ts';
 
 /**
@@ -17,15 +18,20 @@ import { guardSocket } from './packet-guard.ts';
  * are rejected and counted there; a packet above this closes the connection before it is read.
  */
 export const MAX_PACKET_BYTES = 32 * 1024;
-import type { DeviceIdentity } from '../hub/store/devices.ts';
 
 /** What the broker needs from the hub. */
 export type DeviceGateway = {
   authenticate(username: string, password: string): DeviceIdentity | null;
   /** Resolves once the message is safely handled; a rejection withholds the acknowledgement. */
-  receive(device: DeviceIdentity, channel: 'events' | 'status', payload: Buffer): Promise<unknown>;
+  receive(device: DeviceIdentity, channel: 'events' | 'status', payload: Buffer, qos: number): Promise<unknown>;
   connected(device: DeviceIdentity): void;
   disconnected(device: DeviceIdentity): void;
+  /** A connection with this device's valid credentials was refused, and why. */
+  refused(device: DeviceIdentity, reason: string): void;
+  /** The device can take commands now: it subscribed to its command topic, or resumed a session that has. */
+  commandsWanted(device: DeviceIdentity): void;
+  /** The device acknowledged (PUBACK) the command with this id. */
+  commandAcked(device: DeviceIdentity, commandId: string): void;
 };
 
 export type BrokerOptions = {
@@ -33,19 +39,36 @@ export type BrokerOptions = {
   log: Logger;
   port: number;
   host: string;
+  /** Connections per source address that have not authenticated yet. */
+  maxPendingPerAddress: number;
+  /** Time a new connection has to send CONNECT. */
+  connectTimeoutMs: number;
 };
+
+/** Connections refused, by cause. */
+export type RefusalCounts = { credentials: number; clientId: number; pendingPerAddress: number; oversized: number };
 
 export type Broker = {
   port: number;
   /** Disconnects every connection of a device at once (e.g. on decommissioning). */
   disconnectDevice(deviceId: string): number;
-  /** Publishes a command to a device's command topic (QoS 1). */
-  sendCommand(deviceId: string, command: Record<string, unknown>): Promise<void>;
+  /** True while the device holds a connection subscribed to its command topic. */
+  canReceive(deviceId: string): boolean;
+  /** Publishes a payload to a device's command topic (QoS 1). */
+  publishCommand(deviceId: string, payload: Buffer): Promise<void>;
   connectedDevices(): number;
+  /** Connections that have not authenticated yet, from every address. */
+  pendingConnections(): number;
+  readonly refusals: RefusalCounts;
   close(): Promise<void>;
 };
 
-function authError(message: string, returnCode: 4 | 5): AuthenticateError {
+/** CONNACK return codes (MQTT 3.1.1, 3.2.2.3). */
+const IDENTIFIER_REJECTED = 2;
+const SERVER_UNAVAILABLE = 3;
+const BAD_CREDENTIALS = 4;
+
+function authError(message: string, returnCode: 2 | 3 | 4 | 5): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
@@ -53,12 +76,26 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const { gateway, log } = opts;
   const identities = new WeakMap<Client, DeviceIdentity>();
   const byDevice = new Map<string, Set<Client>>();
+  /** The client id as sent in CONNECT (aedes replaces an empty one with a generated id). */
+  const sentClientId = new WeakMap<Client, string>();
+  const refusals: RefusalCounts = { credentials: 0, clientId: 0, pendingPerAddress: 0, oversized: 0 };
+  /** Connections not yet authenticated, per source address; and how to release each one's place. */
+  const pending = new Map<string, number>();
+  const releasePending = new WeakMap<object, () => void>();
 
   const aedes = await Aedes.createBroker({
+    connectTimeout: opts.connectTimeoutMs,
+
+    preConnect(client, packet, done) {
+      sentClientId.set(client, packet.clientId ?? '');
+      done(null, true);
+    },
+
     authenticate(client, username, password, done) {
       if (!username || !password) {
+        refusals.credentials++;
         log.warn({ clientId: client.id }, 'broker: refused a client without credentials');
-        done(authError('credentials required', 4), false);
+        done(authError('credentials required', BAD_CREDENTIALS), false);
         return;
       }
       let device: DeviceIdentity | null;
@@ -66,15 +103,27 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
         device = gateway.authenticate(username, password.toString('utf8'));
       } catch (err) {
         log.error({ err, username }, 'broker: authentication failed with an error');
-        done(authError('authentication unavailable', 5), false);
+        done(authError('authentication unavailable', SERVER_UNAVAILABLE), false);
         return;
       }
       if (!device) {
+        refusals.credentials++;
         log.warn({ username, clientId: client.id }, 'broker: refused unknown device or wrong password');
-        done(authError('bad username or password', 4), false);
+        done(authError('bad username or password', BAD_CREDENTIALS), false);
+        return;
+      }
+      // Checked before aedes looks up or takes over any session by this client id.
+      const problem = clientIdProblem(device.deviceId, sentClientId.get(client) ?? client.id);
+      if (problem) {
+        refusals.clientId++;
+        log.warn({ deviceId: device.deviceId, tenantId: device.tenantId, clientId: client.id.slice(0, 100), remote: client.conn && (client.conn as { remoteAddress?: string }).remoteAddress },
+          'broker: refused a connection whose client id is not its device\'s');
+        gateway.refused(device, problem);
+        done(authError(problem, IDENTIFIER_REJECTED), false);
         return;
       }
       identities.set(client, device);
+      releasePending.get(client.conn)?.();
       done(null, true);
     },
 
@@ -90,7 +139,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
         return;
       }
       const channel = parseTopic(packet.topic)?.channel === 'status' ? 'status' : 'events';
-      gateway.receive(device, channel, packet.payload as Buffer).then(
+      gateway.receive(device, channel, packet.payload as Buffer, packet.qos).then(
         () => done(null),
         (err: unknown) => {
           log.error({ err, deviceId: device.deviceId }, 'broker: message could not be stored; not acknowledged');
@@ -116,6 +165,9 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     },
   });
 
+  const subscribedToCommands = (client: Client, deviceId: string) =>
+    Object.hasOwn((client as unknown as { subscriptions: Record<string, unknown> }).subscriptions ?? {}, topics.commands(deviceId));
+
   aedes.on('clientReady', (client) => {
     const device = identities.get(client);
     if (!device) return;
@@ -123,6 +175,22 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     if (!set) byDevice.set(device.deviceId, (set = new Set()));
     set.add(client);
     gateway.connected(device);
+    // A resumed persistent session brings its subscription back without a SUBSCRIBE.
+    if (subscribedToCommands(client, device.deviceId)) gateway.commandsWanted(device);
+  });
+  aedes.on('subscribe', (subs, client) => {
+    const device = client && identities.get(client);
+    if (device && subs.some((s) => s.topic === topics.commands(device.deviceId) && (s.qos as number) !== 128)) gateway.commandsWanted(device);
+  });
+  aedes.on('ack', (packet, client) => {
+    const device = client && identities.get(client);
+    if (!device || !packet || packet.cmd !== 'publish' || packet.topic !== topics.commands(device.deviceId)) return;
+    try {
+      const id = (JSON.parse(String(packet.payload)) as { id?: unknown }).id;
+      if (typeof id === 'string') gateway.commandAcked(device, id);
+    } catch {
+      // Not one of ours.
+    }
   });
   aedes.on('clientDisconnect', (client) => {
     const device = identities.get(client);
@@ -138,9 +206,35 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   });
 
   const server: Server = createServer((socket) => {
-    aedes.handle(guardSocket(socket, MAX_PACKET_BYTES, (reason) => {
+    // One host may not hold many connections that never authenticate. Authenticated devices are
+    // not capped: many real devices share one address behind a mobile operator's NAT.
+    const address = socket.remoteAddress ?? 'unknown';
+    const waiting = pending.get(address) ?? 0;
+    if (waiting >= opts.maxPendingPerAddress) {
+      refusals.pendingPerAddress++;
+      // One line per hundred refusals, so a flood does not flood the log too.
+      if (refusals.pendingPerAddress % 100 === 1) {
+        log.warn({ remote: address, waiting, refusedSoFar: refusals.pendingPerAddress }, 'broker: too many unauthenticated connections from one address; closing new ones');
+      }
+      socket.destroy();
+      return;
+    }
+    pending.set(address, waiting + 1);
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      const n = (pending.get(address) ?? 1) - 1;
+      if (n > 0) pending.set(address, n);
+      else pending.delete(address);
+    };
+    socket.once('close', release);
+    const conn = guardSocket(socket, MAX_PACKET_BYTES, (reason) => {
+      refusals.oversized++;
       log.warn({ remote: socket.remoteAddress, reason }, 'broker: closed a connection that sent an oversized packet');
-    }));
+    });
+    releasePending.set(conn, release);
+    aedes.handle(conn);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -158,10 +252,14 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       for (const c of [...set]) c.close();
       return n;
     },
-    sendCommand(deviceId, command) {
+    canReceive(deviceId) {
+      for (const c of byDevice.get(deviceId) ?? []) if (subscribedToCommands(c, deviceId)) return true;
+      return false;
+    },
+    publishCommand(deviceId, payload) {
       return new Promise((resolve, reject) => {
         aedes.publish(
-          { cmd: 'publish', topic: topics.commands(deviceId), payload: Buffer.from(JSON.stringify(command)), qos: 1, retain: false, dup: false },
+          { cmd: 'publish', topic: topics.commands(deviceId), payload, qos: 1, retain: false, dup: false },
           (err) => (err ? reject(err) : resolve()),
         );
       });
@@ -169,6 +267,12 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     connectedDevices() {
       return byDevice.size;
     },
+    pendingConnections() {
+      let n = 0;
+      for (const v of pending.values()) n += v;
+      return n;
+    },
+    refusals,
     async close() {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -5,6 +5,8 @@
  */
 import type { Logger } from 'pino';
 import { type Broker, startBroker } from '../broker/broker.ts';
+import { CommandDelivery } from './commands/delivery.ts';
+import { CommandOutbox } from './store/outbox.ts';
 import { AlarmScheduler } from './alarms/scheduler.ts';
 import { AlarmService } from './alarms/service.ts';
 import { buildApi } from './api/server.ts';
@@ -49,19 +51,19 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     : new EmbeddedTimeSeries(config.dataDir);
   const series = new TimeSeriesWriter(timeseries, log.child({ part: 'timeseries' }));
   const bus = new EventBus();
-  const devices = new DeviceStore(db);
+  const devices = new DeviceStore(db, { clockSkewSeconds: config.clockSkewSeconds, now });
   const events = new EventStore(db);
   const residents = new ResidentStore(db);
   const rules = new RuleStore(db);
   const alarms = new AlarmStore(db);
   const users = new UserStore(db);
   const live = new LiveChannel({ alarms, users, bus, log: log.child({ part: 'live' }), now, ...config.live });
-  // The alarm service sends commands through the broker, which needs ingest, which needs the
-  // alarm service: the broker is handed in once it is up.
-  let broker: Broker | null = null;
+  // The alarm module records commands in the outbox; delivery sends them through the broker.
+  const outbox = new CommandOutbox(db);
+  const delivery = new CommandDelivery({ outbox, writer, bus, log: log.child({ part: 'commands' }), now });
   const alarmService = new AlarmService({
     db, alarms, rules, devices, residents, bus, log: log.child({ part: 'alarms' }), policy: config.alarms, silence: config.silence,
-    sendCommand: async (deviceId, command) => { await broker?.sendCommand(deviceId, command); },
+    outbox, commandTtlSeconds: config.commandTtlSeconds,
   });
   const ingest = new Ingest({
     devices, events, writer, series, bus, log: log.child({ part: 'ingest' }), now,
@@ -71,29 +73,37 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   // Nobody is connected to a broker that has just started.
   db.prepare('UPDATE devices SET online = 0 WHERE online = 1').run();
 
+  const mqtt = await startBroker({
+    log: log.child({ part: 'broker' }),
+    port: config.mqttPort,
+    host: config.host,
+    ...config.mqtt,
+    gateway: {
+      authenticate: (username, password) => devices.authenticate(username, password),
+      receive: (device, channel, payload, qos) => ingest.receive(device, channel, payload, qos),
+      connected: (device) => ingest.connected(device),
+      disconnected: (device) => {
+        ingest.disconnected(device);
+        if (!mqtt.canReceive(device.deviceId)) delivery.disconnected(device.deviceId);
+      },
+      refused: (device, reason) => ingest.refused(device, reason),
+      commandsWanted: (device) => delivery.deliver(device.deviceId),
+      commandAcked: (device, commandId) => delivery.acked(device.deviceId, commandId),
+    },
+  });
+  delivery.attach(mqtt);
+
   const ctx: HubContext = {
-    log, now, db, writer, devices, events, ingest, bus, timeseries, series, residents, rules, alarms, alarmService,
+    log, now, db, writer, devices, events, ingest, bus, timeseries, series, residents, rules, alarms, alarmService, outbox,
     tenants: new TenantStore(db),
     users,
     audit: new AuditLog(db),
-    connectedDevices: () => broker?.connectedDevices() ?? 0,
+    connectedDevices: () => mqtt.connectedDevices(),
     liveClients: () => live.connected(),
   };
 
   const generatedAdminPassword = await ensureAdmin(ctx, config.adminPassword);
 
-  const mqtt = await startBroker({
-    log: log.child({ part: 'broker' }),
-    port: config.mqttPort,
-    host: config.host,
-    gateway: {
-      authenticate: (username, password) => devices.authenticate(username, password),
-      receive: (device, channel, payload) => ingest.receive(device, channel, payload),
-      connected: (device) => ingest.connected(device),
-      disconnected: (device) => ingest.disconnected(device),
-    },
-  });
-  broker = mqtt;
   bus.on('broker', 'device.decommissioned', ({ deviceId }) => {
     const n = mqtt.disconnectDevice(deviceId);
     log.info({ deviceId, connections: n }, 'device decommissioned; connections closed');
@@ -120,6 +130,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     close() {
       closing ??= (async () => {
         bus.off('broker');
+        delivery.close();
         await scheduler.stop();
         await live.close();
         await api.close();

@@ -13,6 +13,10 @@ export type HubEvents = {
   'device.rejected': { device: DeviceIdentity; code: RejectCode; reason: string; at: Date };
   'device.connection': { device: DeviceIdentity; online: boolean; at: Date };
   'device.decommissioned': { deviceId: string; at: Date };
+  /** A command for a device was committed to the outbox. */
+  'command.queued': { deviceId: string };
+  /** A user's session ended (logout): its live sockets close. */
+  'session.ended': { sessionId: string; reason: string };
   /** An alarm changed; emitted after the change is committed. */
   'alarm.changed': { change: TransitionAction; alarm: Alarm };
 };

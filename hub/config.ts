@@ -23,6 +23,11 @@ export const EnvSchema = Type.Object({
   MAP_TILE_URL: Type.Optional(Type.String({ pattern: '^https?://.*\\{z\\}.*\\{x\\}.*\\{y\\}' })),
   MAP_ATTRIBUTION: Type.Optional(Type.String({ maxLength: 300 })),
   HUB_ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 8 })),
+  CLOCK_SKEW_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+  MQTT_MAX_PENDING_PER_ADDRESS: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  MQTT_CONNECT_TIMEOUT_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })),
+  COMMAND_TTL_SECONDS: Type.Optional(Type.Integer({ minimum: 10, maximum: 7 * 86_400 })),
+  HEALTH_BUFFER_POINTS: Type.Optional(Type.Integer({ minimum: 1 })),
   LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
 });
 export type Env = Static<typeof EnvSchema>;
@@ -45,6 +50,14 @@ export type Config = {
   live: { pingIntervalMs: number; maxBufferedBytes: number };
   /** The dashboard's map tiles: a URL template with {z}, {x} and {y}. */
   map: { tileUrl: string; attribution: string };
+  /** A device clock further off the hub's than this is shown as clock skew. */
+  clockSkewSeconds: number;
+  /** MQTT: connections per source address that have not yet authenticated; time to send CONNECT. */
+  mqtt: { maxPendingPerAddress: number; connectTimeoutMs: number };
+  /** How long a command to a device waits for it before it expires. */
+  commandTtlSeconds: number;
+  /** Health: time-series points waiting beyond this make the hub `degraded`. */
+  health: { bufferPoints: number };
 };
 
 export const DEFAULT_SCHEDULER = { tickMs: 250, silenceEveryMs: 5000 };
@@ -62,6 +75,8 @@ const HINTS: Record<string, string> = {
   MAP_TILE_URL: 'a tile URL template with {z}, {x} and {y}, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png',
   ESCALATION_SECONDS: 'five numbers, seconds to acknowledge for priority 1 to 5, e.g. 60,120,300,900,3600',
   LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
+  CLOCK_SKEW_SECONDS: 'seconds, e.g. 300',
+  MQTT_MAX_PENDING_PER_ADDRESS: 'a whole number, e.g. 50',
 };
 
 /** Reads the known variables from `env`; empty strings count as unset. Throws ConfigError. */
@@ -109,5 +124,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       tileUrl: e.MAP_TILE_URL ?? 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
       attribution: e.MAP_ATTRIBUTION ?? '© OpenStreetMap',
     },
+    clockSkewSeconds: e.CLOCK_SKEW_SECONDS ?? 300,
+    mqtt: { maxPendingPerAddress: e.MQTT_MAX_PENDING_PER_ADDRESS ?? 50, connectTimeoutMs: (e.MQTT_CONNECT_TIMEOUT_SECONDS ?? 30) * 1000 },
+    commandTtlSeconds: e.COMMAND_TTL_SECONDS ?? 3600,
+    health: { bufferPoints: e.HEALTH_BUFFER_POINTS ?? 100_000 },
   };
 }

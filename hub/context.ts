@@ -11,6 +11,7 @@ import type { AuditLog } from './store/audit.ts';
 import type { Db } from './store/db.ts';
 import type { DeviceStore } from './store/devices.ts';
 import type { EventStore } from './store/events.ts';
+import type { CommandOutbox } from './store/outbox.ts';
 import type { ResidentStore } from './store/residents.ts';
 import type { RuleStore } from './store/rules.ts';
 import type { TenantStore } from './store/tenants.ts';
@@ -33,6 +34,7 @@ export type HubContext = {
   rules: RuleStore;
   alarms: AlarmStore;
   alarmService: AlarmService;
+  outbox: CommandOutbox;
   timeseries: TimeSeriesStore;
   series: TimeSeriesWriter;
   ingest: Ingest;

@@ -14,16 +14,20 @@ import {
   acknowledge, clear, escalate, note, raise, repeat, residentCancel, resolve,
 } from '../core/alarms.ts';
 import type { DeviceEvent } from '../core/events.ts';
-import { type RaiseSpec, type Rule, evaluate } from '../core/rules.ts';
+import { type RaiseSpec, type Rule, type RuleFailure, evaluate } from '../core/rules.ts';
 import { type SilencePolicy, type SilentDevice, planSilence, silentSince } from '../core/silence.ts';
 import { shortId } from '../security/secrets.ts';
 import { type AlarmStore, dedupeKey } from '../store/alarms.ts';
 import type { Db } from '../store/db.ts';
 import type { DeviceIdentity, DeviceStore } from '../store/devices.ts';
 import type { ResidentStore } from '../store/residents.ts';
+import type { CommandOutbox } from '../store/outbox.ts';
 import type { RuleStore } from '../store/rules.ts';
 
 export type AlarmChange = { change: TransitionAction; alarm: Alarm };
+
+/** A rule that failed, or (all null) the alarm code itself. */
+type Failure = RuleFailure | { ruleId: null; ruleKind: null; alarmType: null; message: string };
 
 export type AlarmDeps = {
   db: Db;
@@ -35,11 +39,14 @@ export type AlarmDeps = {
   log: Logger;
   policy: AlarmPolicy;
   silence: SilencePolicy;
-  /** Sends a command to a device; used for `alarm_received` on acknowledge. */
-  sendCommand: (deviceId: string, command: Record<string, unknown>) => Promise<void>;
+  /** Commands to devices (`alarm_received` on acknowledge) are recorded here, in the same commit. */
+  outbox: CommandOutbox;
+  commandTtlSeconds: number;
 };
 
 export const OUTAGE_TYPE = 'outage';
+/** A rule or the alarm code failed on an event: a technical alarm of the municipality. */
+export const RULE_FAILED_TYPE = 'rule_failed';
 
 const inMaintenance = (until: string | null | undefined, now: Date) => !!until && Date.parse(until) > now.getTime();
 
@@ -48,7 +55,51 @@ export class AlarmService {
 
   // ── reacting to events (inside the ingest commit) ─────────────────────────────────────────
 
+  /**
+   * Runs in a savepoint of its own inside the event's commit. If the rules or the alarm code
+   * fail for this event, what they did is rolled back, but the event stays stored and is
+   * acknowledged: a device must not resend forever while it looks healthy. The failure is
+   * logged with the rule and the event, and raised as a technical alarm that names the rule.
+   */
   onEvent(device: DeviceIdentity, event: DeviceEvent, receivedAt: Date): AlarmChange[] {
+    let failures: Failure[];
+    let changes: AlarmChange[];
+    try {
+      ({ changes, failures } = this.d.db.transaction(() => this.react(device, event, receivedAt))());
+    } catch (err) {
+      failures = [{ ruleId: null, ruleKind: null, alarmType: null, message: err instanceof Error ? err.message : String(err) }];
+      changes = [];
+    }
+    for (const f of failures) {
+      this.d.log.error({ deviceId: device.deviceId, tenantId: device.tenantId, ruleId: f.ruleId, ruleKind: f.ruleKind, eventId: event.id, eventType: event.type, err: f.message },
+        'alarms: a rule failed on an event; the event is stored, the failure raised as a technical alarm');
+      changes.push(...this.ruleFailed(device, event, f, receivedAt));
+    }
+    return changes;
+  }
+
+  /** A technical alarm for the municipality: a rule (or the alarm code) failed on an event. */
+  private ruleFailed(device: DeviceIdentity, event: DeviceEvent, f: Failure, now: Date): AlarmChange[] {
+    const what = f.ruleId ? `rule ${f.ruleId} (${f.ruleKind}, ${f.alarmType})` : 'alarm processing';
+    const spec: RaiseSpec = {
+      ruleId: f.ruleId ?? 'alarm-processing', alarmType: RULE_FAILED_TYPE, priority: 3, category: 'technical',
+      detail: `${what} failed on ${event.type} ${event.id} from ${device.deviceId}: ${f.message}`,
+    };
+    try {
+      return this.d.db.transaction(() => {
+        const existing = this.d.alarms.active(dedupeKey({ deviceId: null, tenantId: device.tenantId, type: RULE_FAILED_TYPE }));
+        const s = existing ? repeat(existing, spec, now) : raise({ id: shortId('al'), tenantId: device.tenantId, residentId: null, deviceId: null, spec }, now, this.d.policy);
+        if (existing) this.d.alarms.update(s.alarm, s.transitions);
+        else this.d.alarms.insert(s.alarm, s.transitions);
+        return [{ change: existing ? 'repeated' : 'raised', alarm: s.alarm } satisfies AlarmChange];
+      })();
+    } catch (err) {
+      this.d.log.error({ err, tenantId: device.tenantId }, 'alarms: could not even raise the rule failure; the event is stored');
+      return [];
+    }
+  }
+
+  private react(device: DeviceIdentity, event: DeviceEvent, receivedAt: Date): { changes: AlarmChange[]; failures: RuleFailure[] } {
     const { devices, residents } = this.d;
     const rules = this.d.rules.forTenant(device.tenantId);
     const context = devices.context(device.deviceId);
@@ -56,6 +107,7 @@ export class AlarmService {
     const resident = needsResident ? residents.facts(context.residentId) : null;
     const memory = devices.memory(device.deviceId);
     const out = evaluate({ rules, deviceKind: device.kind, resident, memory, event, now: receivedAt });
+    const failures = out.failures;
     if (JSON.stringify(out.memory) !== JSON.stringify(memory)) devices.setMemory(device.deviceId, out.memory);
 
     const changes: AlarmChange[] = [];
@@ -89,7 +141,7 @@ export class AlarmService {
           break;
       }
     }
-    return changes;
+    return { changes, failures };
   }
 
   /** A device that connects again is alive: its offline alarm clears itself. */
@@ -213,17 +265,20 @@ export class AlarmService {
       const a = this.visible(p, id);
       if (!a) return null;
       const r = acknowledge(a, { id: p.userId, name: p.username }, now);
-      if (r.ok && r.transitions.length > 0) this.d.alarms.update(r.alarm, r.transitions);
+      if (r.ok && r.transitions.length > 0) {
+        this.d.alarms.update(r.alarm, r.transitions);
+        // The device may tell the resident that help is coming; it gets this even if it is
+        // offline now or the hub restarts before it is back.
+        if (r.alarm.deviceId) {
+          this.d.outbox.enqueue(r.alarm.deviceId, r.alarm.tenantId, { type: 'alarm_received', alarmId: r.alarm.id, at: now.toISOString() }, now, this.d.commandTtlSeconds);
+        }
+      }
       return r;
     })();
     if (result?.ok && result.transitions.length > 0) {
       this.publish([{ change: 'acknowledged', alarm: result.alarm }]);
       const deviceId = result.alarm.deviceId;
-      if (deviceId) {
-        // The device may tell the resident that help is coming.
-        this.d.sendCommand(deviceId, { type: 'alarm_received', alarmId: result.alarm.id, at: now.toISOString() })
-          .catch((err: unknown) => this.d.log.warn({ err, deviceId }, 'alarms: could not send alarm_received'));
-      }
+      if (deviceId) this.d.bus.emit('command.queued', { deviceId }, (err, owner) => this.d.log.error({ err, owner }, 'alarms: a listener failed'));
     }
     return result && (result.ok ? { ok: true, alarm: result.alarm } : result);
   }

@@ -8,6 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { HubContext } from '../context.ts';
+import { isDateTime } from '../core/formats.ts';
 import { installAuth } from './auth.ts';
 import { formatValidationErrors, installErrorHandler } from './errors.ts';
 import { adminRoutes } from './routes/admin.ts';
@@ -25,7 +26,11 @@ export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; 
     logController: new LogController({ disableRequestLogging: true }),
     schemaErrorFormatter: formatValidationErrors,
     bodyLimit: 256 * 1024,
-    ajv: { customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false } },
+    ajv: {
+      customOptions: { allErrors: false, coerceTypes: 'array', removeAdditional: false },
+      // Requests are checked with the very date-time check that device events are decoded with.
+      onCreate: (ajv) => { ajv.addFormat('date-time', isDateTime); },
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   await app.register(swagger, {

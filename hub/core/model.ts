@@ -89,6 +89,14 @@ export const NewDeviceSchema = Type.Object({
 }, { additionalProperties: false });
 export type NewDevice = Static<typeof NewDeviceSchema>;
 
+/**
+ * What a technician should look at on a device: its clock is off the hub's by more than the
+ * configured skew; in the last 24 hours it sent care events at QoS 0, reused event ids for other
+ * content, had a connection refused, or sent payloads that were rejected.
+ */
+export const DEVICE_FLAGS = ['clock_skew', 'qos0_care_events', 'id_conflicts', 'refused_connections', 'rejected_payloads'] as const;
+export type DeviceFlag = (typeof DEVICE_FLAGS)[number];
+
 export const DeviceSchema = Type.Object({
   id: Id,
   tenantId: TenantId,
@@ -104,9 +112,19 @@ export const DeviceSchema = Type.Object({
   signal: Nullable(Type.Integer()),
   firmware: Nullable(Type.String()),
   position: Type.Union([
-    Type.Object({ lat: Type.Number(), lon: Type.Number(), accuracy: Type.Number(), at: IsoTime }),
+    Type.Object({
+      lat: Type.Number(), lon: Type.Number(), accuracy: Type.Number(),
+      at: Type.String({ format: 'date-time', description: 'When the hub received the fix' }),
+      deviceTs: Nullable(Type.String({ description: 'The fix\'s time by the device\'s clock' })),
+    }),
     Type.Null(),
-  ]),
+  ], { description: 'The position received last by the hub\'s clock' }),
+  clockSkewSeconds: Nullable(Type.Number({ description: 'The device\'s clock minus the hub\'s, at its last event' })),
+  qos0CareEvents: Type.Integer({ description: 'Care events sent at QoS 0 (the device cannot know they arrived)' }),
+  idConflicts: Type.Integer({ description: 'Events that reused an earlier event id with other content' }),
+  refusedConnections: Type.Integer({ description: 'Connections refused for this device (e.g. another device\'s client id)' }),
+  lastRefusedConnection: Type.Union([Type.Object({ reason: Type.String(), at: IsoTime }), Type.Null()]),
+  flags: Type.Array(literals(DEVICE_FLAGS), { description: 'What a technician should look at' }),
   maintenanceUntil: Nullable(Type.String({ format: 'date-time' })),
   acceptedCount: Type.Integer({ description: 'Events accepted from this device' }),
   rejectedCount: Type.Integer({ description: 'Payloads rejected as malformed or invalid' }),

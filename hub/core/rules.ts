@@ -165,8 +165,18 @@ const appliesToKind = (r: { deviceKinds?: readonly DeviceKind[] | undefined }, k
 export const doseWatchKey = (doseId: string, scheduledAt: string) => `dose:${doseId}:${scheduledAt}`;
 export const GEOFENCE_WATCH_KEY = 'geofence';
 
-/** Evaluates one accepted event against a municipality's enabled rules. Pure. */
-export function evaluate(input: EvaluateInput): { effects: Effect[]; memory: DeviceMemory } {
+/** A rule that threw while it looked at an event: the others still ran. */
+export type RuleFailure = { ruleId: string; ruleKind: Rule['kind']; alarmType: string; message: string };
+
+/**
+ * Evaluates one accepted event against a municipality's enabled rules. Pure. Time is `now`, the
+ * hub's received time; the device's own clock is used only as an offset (a dose's scheduled time
+ * is read on the device's clock and moved onto the hub's by the event's skew).
+ *
+ * A rule that throws (a stored rule with data the code does not expect) is reported in
+ * `failures` with what it had produced dropped, and the other rules still act on the event.
+ */
+export function evaluate(input: EvaluateInput): { effects: Effect[]; memory: DeviceMemory; failures: RuleFailure[] } {
   const { event, now, deviceKind, resident } = input;
   const effects: Effect[] = [];
   let memory = { ...input.memory };
@@ -174,70 +184,82 @@ export function evaluate(input: EvaluateInput): { effects: Effect[]; memory: Dev
   effects.push({ do: 'clear', alarmType: 'device_offline', reason: `device reported again (${event.type})` });
   if (event.type === 'alarm_cancelled') effects.push({ do: 'resident_cancel' });
 
+  const failures: RuleFailure[] = [];
+  // How far the device's clock is ahead of the hub's for this event.
+  const skewMs = Date.parse(event.ts) - now.getTime();
+
   for (const rule of input.rules) {
     if (!rule.enabled) continue;
-    switch (rule.kind) {
-      case 'instant':
-        if (!appliesToKind(rule, deviceKind)) break;
-        if (rule.eventTypes.includes(event.type)) effects.push({ do: 'raise', spec: spec(rule) });
-        if (rule.clearedBy?.includes(event.type)) effects.push({ do: 'clear', alarmType: rule.alarmType, reason: `${event.type} reported` });
-        break;
-      case 'time_window': {
-        if (!appliesToKind(rule, deviceKind) || !rule.eventTypes.includes(event.type)) break;
-        if (rule.riskFlag && !resident?.riskFlags.includes(rule.riskFlag)) break;
-        if (isWithinLocalWindow(now, rule.from, rule.to, input.timeZone)) {
-          effects.push({ do: 'raise', spec: spec(rule, `${event.type} between ${rule.from} and ${rule.to}`) });
-        }
-        break;
-      }
-      case 'geofence': {
-        if (event.type !== 'position' || !resident?.safeZone) break;
-        const pos: LatLon = { lat: event.lat, lon: event.lon };
-        if (insideZone(pos, resident.safeZone)) {
-          if (memory.outsideSince !== null) {
-            effects.push({ do: 'unwatch', key: GEOFENCE_WATCH_KEY });
-            effects.push({ do: 'note', alarmType: rule.alarmType, note: `back inside the safe zone at ${event.ts}` });
-            memory = { ...memory, outsideSince: null };
+    const before = { effects: effects.length, memory };
+    try {
+      switch (rule.kind) {
+        case 'instant':
+          if (!appliesToKind(rule, deviceKind)) break;
+          if (rule.eventTypes.includes(event.type)) effects.push({ do: 'raise', spec: spec(rule) });
+          if (rule.clearedBy?.includes(event.type)) effects.push({ do: 'clear', alarmType: rule.alarmType, reason: `${event.type} reported` });
+          break;
+        case 'time_window': {
+          if (!appliesToKind(rule, deviceKind) || !rule.eventTypes.includes(event.type)) break;
+          if (rule.riskFlag && !resident?.riskFlags.includes(rule.riskFlag)) break;
+          if (isWithinLocalWindow(now, rule.from, rule.to, input.timeZone)) {
+            effects.push({ do: 'raise', spec: spec(rule, `${event.type} between ${rule.from} and ${rule.to}`) });
           }
-        } else if (memory.outsideSince === null) {
-          memory = { ...memory, outsideSince: now.toISOString() };
-          const away = Math.round(distanceMetres(pos, zoneCentre(resident.safeZone)));
-          effects.push({ do: 'watch', key: GEOFENCE_WATCH_KEY, dueAt: new Date(now.getTime() + rule.dwellSeconds * 1000), spec: spec(rule, `outside the safe zone, about ${away} m from its centre`) });
+          break;
         }
-        break;
-      }
-      case 'absence':
-        if (rule.watch === 'dose') {
-          if (event.type === 'dose_due') {
-            const due = new Date(Math.max(Date.parse(event.scheduledAt), 0) + rule.withinMinutes * 60_000);
-            effects.push({ do: 'watch', key: doseWatchKey(event.doseId, event.scheduledAt), dueAt: due, spec: spec(rule, `dose ${event.doseId} due ${event.scheduledAt}`) });
-          } else if (event.type === 'dose_taken') {
-            effects.push({ do: 'unwatch', key: doseWatchKey(event.doseId, event.scheduledAt) });
+        case 'geofence': {
+          if (event.type !== 'position' || !resident?.safeZone) break;
+          const pos: LatLon = { lat: event.lat, lon: event.lon };
+          if (insideZone(pos, resident.safeZone)) {
+            if (memory.outsideSince !== null) {
+              effects.push({ do: 'unwatch', key: GEOFENCE_WATCH_KEY });
+              effects.push({ do: 'note', alarmType: rule.alarmType, note: `back inside the safe zone at ${now.toISOString()}` });
+              memory = { ...memory, outsideSince: null };
+            }
+          } else if (memory.outsideSince === null) {
+            memory = { ...memory, outsideSince: now.toISOString() };
+            const away = Math.round(distanceMetres(pos, zoneCentre(resident.safeZone)));
+            effects.push({ do: 'watch', key: GEOFENCE_WATCH_KEY, dueAt: new Date(now.getTime() + rule.dwellSeconds * 1000), spec: spec(rule, `outside the safe zone, about ${away} m from its centre`) });
           }
+          break;
         }
-        // Silence is found by the scheduler from the device's last message (see silence.ts).
-        break;
-      case 'threshold': {
-        if (rule.metric === 'battery') {
-          const battery = event.type === 'heartbeat' || event.type === 'battery_low' ? event.battery : null;
-          if (battery === null) break;
-          if (battery < rule.below) effects.push({ do: 'raise', spec: spec(rule, `battery ${battery} %`) });
-          else if (battery >= rule.below + 5) effects.push({ do: 'clear', alarmType: rule.alarmType, reason: `battery back at ${battery} %` });
-        } else {
-          if (event.type !== 'heartbeat') break;
-          if (event.signal < rule.below) {
-            memory = { ...memory, lowSignalStreak: memory.lowSignalStreak + 1 };
-            if (memory.lowSignalStreak >= rule.times) effects.push({ do: 'raise', spec: spec(rule, `signal ${event.signal} dBm in ${memory.lowSignalStreak} heartbeats`) });
+        case 'absence':
+          if (rule.watch === 'dose') {
+            if (event.type === 'dose_due') {
+              const scheduled = Date.parse(event.scheduledAt) - (Number.isFinite(skewMs) ? skewMs : 0);
+              const due = new Date(Math.max(scheduled, 0) + rule.withinMinutes * 60_000);
+              effects.push({ do: 'watch', key: doseWatchKey(event.doseId, event.scheduledAt), dueAt: due, spec: spec(rule, `dose ${event.doseId} due ${event.scheduledAt}`) });
+            } else if (event.type === 'dose_taken') {
+              effects.push({ do: 'unwatch', key: doseWatchKey(event.doseId, event.scheduledAt) });
+            }
+          }
+          // Silence is found by the scheduler from the device's last message (see silence.ts).
+          break;
+        case 'threshold': {
+          if (rule.metric === 'battery') {
+            const battery = event.type === 'heartbeat' || event.type === 'battery_low' ? event.battery : null;
+            if (battery === null) break;
+            if (battery < rule.below) effects.push({ do: 'raise', spec: spec(rule, `battery ${battery} %`) });
+            else if (battery >= rule.below + 5) effects.push({ do: 'clear', alarmType: rule.alarmType, reason: `battery back at ${battery} %` });
           } else {
-            memory = { ...memory, lowSignalStreak: 0 };
-            effects.push({ do: 'clear', alarmType: rule.alarmType, reason: `signal back at ${event.signal} dBm` });
+            if (event.type !== 'heartbeat') break;
+            if (event.signal < rule.below) {
+              memory = { ...memory, lowSignalStreak: memory.lowSignalStreak + 1 };
+              if (memory.lowSignalStreak >= rule.times) effects.push({ do: 'raise', spec: spec(rule, `signal ${event.signal} dBm in ${memory.lowSignalStreak} heartbeats`) });
+            } else {
+              memory = { ...memory, lowSignalStreak: 0 };
+              effects.push({ do: 'clear', alarmType: rule.alarmType, reason: `signal back at ${event.signal} dBm` });
+            }
           }
+          break;
         }
-        break;
       }
+    } catch (err) {
+      effects.length = before.effects;
+      memory = before.memory;
+      failures.push({ ruleId: rule.id, ruleKind: rule.kind, alarmType: rule.alarmType, message: err instanceof Error ? err.message : String(err) });
     }
   }
-  return { effects, memory };
+  return { effects, memory, failures };
 }
 
 function zoneCentre(z: SafeZone): LatLon {

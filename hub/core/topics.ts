@@ -44,3 +44,22 @@ export function maySubscribe(deviceId: string, topic: string): boolean {
 
 export const STATUS_VALUES = ['online', 'offline'] as const;
 export type DeviceStatus = (typeof STATUS_VALUES)[number];
+
+/** How long the part of a client id after `{deviceId}-` may be. */
+export const CLIENT_ID_SUFFIX_MAX = 64;
+
+/**
+ * The client-id rule. A device's MQTT client id is its device id, or its device id, a hyphen and
+ * a suffix of its own (`sa-k3j9x2m1qz-base`). The MQTT session belongs to the client id, and a
+ * broker hands a client id's session to whoever connects with it last: so a device may only ever
+ * use ids that no other device can, and no connection can take over or disturb another device's
+ * session. (Device ids are a prefix, a hyphen and ten characters, so `{id}-…` is never another
+ * device's id nor another device's `{id}-…`.) Returns null when allowed, else the reason.
+ */
+export function clientIdProblem(deviceId: string, clientId: string): string | null {
+  if (clientId === deviceId) return null;
+  if (clientId.startsWith(`${deviceId}-`) && clientId.length > deviceId.length + 1 && clientId.length <= deviceId.length + 1 + CLIENT_ID_SUFFIX_MAX) return null;
+  return clientId === ''
+    ? `an empty client id is not allowed; use the device id ${deviceId}`
+    : `client id "${clientId.slice(0, 100)}" is not the device id ${deviceId} nor begins with "${deviceId}-"`;
+}

@@ -36,23 +36,24 @@ export type IngestDeps = {
   reactor?: Reactor<AlarmChange>;
 };
 
-export type IngestOutcome = 'stored' | 'duplicate' | 'telemetry' | 'rejected' | 'status';
+export type IngestOutcome = 'stored' | 'duplicate' | 'conflict' | 'telemetry' | 'rejected' | 'status';
 
 export type IngestCounters = Record<IngestOutcome, number>;
 
 export class Ingest {
-  readonly counters: IngestCounters = { stored: 0, duplicate: 0, telemetry: 0, rejected: 0, status: 0 };
+  readonly counters: IngestCounters = { stored: 0, duplicate: 0, conflict: 0, telemetry: 0, rejected: 0, status: 0 };
   private readonly connections = new Map<string, number>();
 
   constructor(private readonly d: IngestDeps) {}
 
-  async receive(device: DeviceIdentity, channel: 'events' | 'status', payload: Uint8Array): Promise<IngestOutcome> {
-    const outcome = channel === 'status' ? await this.status(device, payload) : await this.event(device, payload);
+  /** `qos` is the MQTT QoS the message came with (0 when unknown). */
+  async receive(device: DeviceIdentity, channel: 'events' | 'status', payload: Uint8Array, qos = 1): Promise<IngestOutcome> {
+    const outcome = channel === 'status' ? await this.status(device, payload) : await this.event(device, payload, qos);
     this.counters[outcome]++;
     return outcome;
   }
 
-  private async event(device: DeviceIdentity, payload: Uint8Array): Promise<IngestOutcome> {
+  private async event(device: DeviceIdentity, payload: Uint8Array, qos: number): Promise<IngestOutcome> {
     const receivedAt = this.d.now();
     const decoded = decodeEvent(device.kind, payload);
     if (!decoded.ok) {
@@ -66,7 +67,7 @@ export class Ingest {
         return this.d.reactor?.onEvent(device, event, receivedAt) ?? [];
       });
       this.d.reactor?.publish(changes);
-      const point = telemetryPoint(device.tenantId, device.kind, device.deviceId, event);
+      const point = telemetryPoint(device.tenantId, device.kind, device.deviceId, event, receivedAt);
       if (point) this.d.series.addPoint(point);
       this.d.series.countEvent(device.tenantId, device.kind, event.type);
       this.announce(device, event, receivedAt);
@@ -74,21 +75,29 @@ export class Ingest {
     }
     const stored = await this.d.writer.run(() => {
       const inserted = this.d.events.insert(device.deviceId, device.tenantId, event, receivedAt);
-      if (!inserted) return null;
+      if (inserted === 'duplicate') return null;
       this.applyState(device, event, receivedAt);
+      if (inserted === 'conflict') this.d.devices.recordIdConflict(device.deviceId, receivedAt);
+      // Stored and acted on as now, but the device could not know it arrived: a technician
+      // must fix its configuration.
+      if (qos === 0) this.d.devices.recordQos0Care(device.deviceId, receivedAt);
       // The alarm is committed with its event, before the device is acknowledged.
-      return this.d.reactor?.onEvent(device, event, receivedAt) ?? [];
+      return { inserted, changes: this.d.reactor?.onEvent(device, event, receivedAt) ?? [] };
     });
     if (stored === null) return 'duplicate';
-    this.d.reactor?.publish(stored);
+    if (stored.inserted === 'conflict') {
+      this.d.log.warn({ deviceId: device.deviceId, tenantId: device.tenantId, eventId: event.id, type: event.type }, 'ingest: event id reused with other content; stored as a new event');
+    }
+    if (qos === 0) this.d.log.warn({ deviceId: device.deviceId, tenantId: device.tenantId, type: event.type }, 'ingest: care event sent at QoS 0');
+    this.d.reactor?.publish(stored.changes);
     this.d.series.countEvent(device.tenantId, device.kind, event.type);
     this.announce(device, event, receivedAt);
-    return 'stored';
+    return stored.inserted === 'conflict' ? 'conflict' : 'stored';
   }
 
   private applyState(device: DeviceIdentity, event: DeviceEvent, at: Date): void {
     const { devices } = this.d;
-    devices.markSeen(device.deviceId, at);
+    devices.markEvent(device.deviceId, at, event.ts);
     switch (event.type) {
       case 'heartbeat':
         devices.setHeartbeat(device.deviceId, event);
@@ -97,7 +106,7 @@ export class Ingest {
         devices.setBattery(device.deviceId, event.battery);
         break;
       case 'position':
-        devices.setPosition(device.deviceId, { lat: event.lat, lon: event.lon, accuracy: event.accuracy, at: new Date(event.ts).toISOString() });
+        devices.setPosition(device.deviceId, { lat: event.lat, lon: event.lon, accuracy: event.accuracy, at: at.toISOString(), deviceTs: event.ts });
         break;
       default:
         break;
@@ -122,6 +131,14 @@ export class Ingest {
     if (status === 'offline' && (this.connections.get(device.deviceId) ?? 0) > 0) return 'status';
     await this.d.writer.run(() => this.d.devices.setOnline(device.deviceId, status === 'online'));
     return 'status';
+  }
+
+  /** A connection with the device's credentials was refused: counted on the device for its technician. */
+  refused(device: DeviceIdentity, reason: string): void {
+    const at = this.d.now();
+    this.d.writer.run(() => this.d.devices.recordRefusedConnection(device.deviceId, reason, at)).catch((err: unknown) => {
+      this.d.log.error({ err, deviceId: device.deviceId }, 'ingest: could not record a refused connection');
+    });
   }
 
   /** A device may hold several connections; it is online while it holds at least one. */

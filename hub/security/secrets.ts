@@ -47,7 +47,13 @@ export function verifyDeviceSecret(secret: string, salt: string, stored: string)
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Session tokens are kept only as their SHA-256, so a copy of the database opens no session. */
-export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
+/** SHA-256 of a text, base64url. */
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('base64url');
 }
+
+/** Session tokens are kept only as their SHA-256, so a copy of the database opens no session. */
+export const tokenHash = sha256;
+
+/** Identifies an event's content, so a true retry can be told from a reused id. */
+export const contentHash = sha256;

@@ -1,8 +1,9 @@
 import type { Alarm, AlarmState, Transition } from '../core/alarms.ts';
 import type { DeviceEvent } from '../core/events.ts';
+import { readableEvent } from '../core/stored.ts';
 import type { Db } from './db.ts';
 
-export type AlarmEventRecord = { receivedAt: string; event: DeviceEvent };
+export type AlarmEventRecord = { receivedAt: string; event: DeviceEvent; repaired?: string[] };
 export type AlarmDetail = Alarm & { events: AlarmEventRecord[]; transitions: Transition[] };
 
 /** The key that keeps one open or acknowledged alarm per (device, type), or per municipality for outages. */
@@ -63,7 +64,10 @@ export class AlarmStore {
   detail(id: string): AlarmDetail | undefined {
     const a = this.get(id);
     if (!a) return undefined;
-    const events = (this.s.events.all(id) as { received_at: string; event: string }[]).map((e) => ({ receivedAt: e.received_at, event: JSON.parse(e.event) as DeviceEvent }));
+    const events = (this.s.events.all(id) as { received_at: string; event: string }[]).map((e) => {
+      const r = readableEvent(JSON.parse(e.event) as DeviceEvent, e.received_at);
+      return { receivedAt: e.received_at, event: r.event, ...(r.repaired.length ? { repaired: r.repaired } : {}) };
+    });
     const transitions = (this.s.transitions.all(id) as Record<string, string | number | null>[]).map((t): Transition => ({
       at: String(t.at),
       actor: t.actor_type === 'user' ? { type: 'user', id: String(t.actor_id), name: String(t.actor_name) } : { type: 'system', name: String(t.actor_name) },

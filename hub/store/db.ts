@@ -7,11 +7,15 @@
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
+import { contentHash } from '../security/secrets.ts';
 import { join } from 'node:path';
 
 export type Db = Database.Database;
 
-const MIGRATIONS: string[] = [
+/** A migration: SQL, or a step that needs code (e.g. to compute a hash for existing rows). */
+type Migration = string | ((db: Database.Database) => void);
+
+const MIGRATIONS: Migration[] = [
   `
   CREATE TABLE tenants (
     id TEXT PRIMARY KEY,
@@ -161,6 +165,59 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX watches_due ON watches(due_at);
   `,
+  // A device whose event counter restarts (after a reboot) reuses ids: the same id with other
+  // content is another event. The key is (device, id, content): a true retry is stored once.
+  (db) => {
+    db.exec(`
+      CREATE TABLE events_v3 (
+        device_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        tenant_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        PRIMARY KEY (device_id, event_id, content_hash)
+      ) WITHOUT ROWID;
+    `);
+    const insert = db.prepare('INSERT INTO events_v3 VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    for (const r of db.prepare('SELECT * FROM events').iterate() as Iterable<Record<string, string>>) {
+      insert.run(r.device_id, r.event_id, contentHash(r.payload as string), r.tenant_id, r.type, r.ts, r.received_at, r.payload);
+    }
+    db.exec(`
+      DROP TABLE events;
+      ALTER TABLE events_v3 RENAME TO events;
+      CREATE INDEX events_by_device_received ON events(device_id, received_at);
+      CREATE INDEX events_by_tenant_received ON events(tenant_id, received_at);
+      -- What a technician needs to see of a device's own mistakes.
+      ALTER TABLE devices ADD COLUMN clock_skew_s REAL;
+      ALTER TABLE devices ADD COLUMN position_device_ts TEXT;
+      ALTER TABLE devices ADD COLUMN qos0_care_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE devices ADD COLUMN last_qos0_care_at TEXT;
+      ALTER TABLE devices ADD COLUMN id_conflict_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE devices ADD COLUMN last_id_conflict_at TEXT;
+      ALTER TABLE devices ADD COLUMN refused_connect_count INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE devices ADD COLUMN last_refused_connect TEXT;
+      ALTER TABLE devices ADD COLUMN last_refused_connect_at TEXT;
+      ALTER TABLE users ADD COLUMN disabled_at TEXT;
+      -- Commands wait here until the device has acknowledged them (QoS 1) or they expire.
+      CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        tenant_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_sent_at TEXT,
+        acked_at TEXT,
+        expired_at TEXT
+      );
+      CREATE INDEX outbox_pending ON outbox(device_id, created_at) WHERE acked_at IS NULL AND expired_at IS NULL;
+    `);
+  },
 ];
 
 export function openDatabase(dataDir: string, file = 'hub.db'): Db {
@@ -178,7 +235,9 @@ function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   for (let v = current; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
-      db.exec(MIGRATIONS[v] as string);
+      const m = MIGRATIONS[v] as Migration;
+      if (typeof m === 'string') db.exec(m);
+      else m(db);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }

@@ -1,6 +1,6 @@
 import { DEFAULT_HEARTBEAT_SECONDS, type DeviceKind } from '../core/events.ts';
 import { type DeviceMemory, EMPTY_MEMORY } from '../core/rules.ts';
-import type { Device, NewDevice } from '../core/model.ts';
+import type { Device, DeviceFlag, NewDevice } from '../core/model.ts';
 import { hashDeviceSecret, randomToken, shortId, verifyDeviceSecret } from '../security/secrets.ts';
 import type { Db } from './db.ts';
 
@@ -11,7 +11,16 @@ type Row = {
   signal: number | null; firmware: string | null; lat: number | null; lon: number | null; accuracy: number | null;
   position_at: string | null; accepted_count: number; rejected_count: number; last_rejection: string | null;
   last_rejection_at: string | null; maintenance_until: string | null; rule_memory: string | null;
+  clock_skew_s: number | null; position_device_ts: string | null; qos0_care_count: number; last_qos0_care_at: string | null;
+  id_conflict_count: number; last_id_conflict_at: string | null; refused_connect_count: number;
+  last_refused_connect: string | null; last_refused_connect_at: string | null;
 };
+
+/** How the device store judges health: the clock skew it flags, and the hub's clock. */
+export type DeviceHealthPolicy = { clockSkewSeconds: number; now: () => Date };
+
+/** A device's own mistake counts as current for this long after it last happened. */
+const RECENT_MS = 24 * 3600 * 1000;
 
 /** What the broker and ingest need to know about a connected device. */
 export type DeviceIdentity = { deviceId: string; tenantId: string; kind: DeviceKind };
@@ -20,13 +29,31 @@ const KIND_PREFIX: Record<DeviceKind, string> = {
   safety_alarm: 'sa', door_lock: 'dl', gps_tracker: 'gps', medicine_dispenser: 'md',
 };
 
-function fromRow(r: Row): Device {
+function flagsOf(r: Row, policy: DeviceHealthPolicy): DeviceFlag[] {
+  const since = policy.now().getTime() - RECENT_MS;
+  const recent = (at: string | null) => at !== null && Date.parse(at) >= since;
+  const flags: DeviceFlag[] = [];
+  if (r.clock_skew_s !== null && Math.abs(r.clock_skew_s) > policy.clockSkewSeconds) flags.push('clock_skew');
+  if (recent(r.last_qos0_care_at)) flags.push('qos0_care_events');
+  if (recent(r.last_id_conflict_at)) flags.push('id_conflicts');
+  if (recent(r.last_refused_connect_at)) flags.push('refused_connections');
+  if (recent(r.last_rejection_at)) flags.push('rejected_payloads');
+  return flags;
+}
+
+function fromRow(r: Row, policy: DeviceHealthPolicy): Device {
   return {
     id: r.id, tenantId: r.tenant_id, kind: r.kind, serial: r.serial, residentId: r.resident_id,
     heartbeatIntervalSeconds: r.heartbeat_interval_s, createdAt: r.created_at, decommissionedAt: r.decommissioned_at,
     online: r.online === 1, lastSeenAt: r.last_seen_at, battery: r.battery, signal: r.signal, firmware: r.firmware,
     position: r.lat !== null && r.lon !== null && r.position_at !== null
-      ? { lat: r.lat, lon: r.lon, accuracy: r.accuracy ?? 0, at: r.position_at } : null,
+      ? { lat: r.lat, lon: r.lon, accuracy: r.accuracy ?? 0, at: r.position_at, deviceTs: r.position_device_ts } : null,
+    clockSkewSeconds: r.clock_skew_s,
+    qos0CareEvents: r.qos0_care_count,
+    idConflicts: r.id_conflict_count,
+    refusedConnections: r.refused_connect_count,
+    lastRefusedConnection: r.last_refused_connect !== null && r.last_refused_connect_at !== null ? { reason: r.last_refused_connect, at: r.last_refused_connect_at } : null,
+    flags: flagsOf(r, policy),
     maintenanceUntil: r.maintenance_until,
     acceptedCount: r.accepted_count, rejectedCount: r.rejected_count,
     lastRejection: r.last_rejection !== null && r.last_rejection_at !== null ? { reason: r.last_rejection, at: r.last_rejection_at } : null,
@@ -36,14 +63,18 @@ function fromRow(r: Row): Device {
 export class DeviceStore {
   private readonly stmt;
 
-  constructor(private readonly db: Db) {
+  constructor(private readonly db: Db, private readonly policy: DeviceHealthPolicy) {
     this.stmt = {
       get: db.prepare('SELECT * FROM devices WHERE id = ?'),
       auth: db.prepare('SELECT id, tenant_id, kind, secret_salt, secret_hash FROM devices WHERE id = ? AND decommissioned_at IS NULL'),
       seen: db.prepare('UPDATE devices SET last_seen_at = max(coalesce(last_seen_at, \'\'), ?), accepted_count = accepted_count + ? WHERE id = ?'),
+      seenEvent: db.prepare('UPDATE devices SET last_seen_at = max(coalesce(last_seen_at, \'\'), ?), accepted_count = accepted_count + 1, clock_skew_s = ? WHERE id = ?'),
+      qos0: db.prepare('UPDATE devices SET qos0_care_count = qos0_care_count + 1, last_qos0_care_at = ? WHERE id = ?'),
+      idConflict: db.prepare('UPDATE devices SET id_conflict_count = id_conflict_count + 1, last_id_conflict_at = ? WHERE id = ?'),
+      refusedConnect: db.prepare('UPDATE devices SET refused_connect_count = refused_connect_count + 1, last_refused_connect = ?, last_refused_connect_at = ? WHERE id = ?'),
       heartbeat: db.prepare('UPDATE devices SET battery = ?, signal = ?, firmware = ? WHERE id = ?'),
       battery: db.prepare('UPDATE devices SET battery = ? WHERE id = ?'),
-      position: db.prepare('UPDATE devices SET lat = ?, lon = ?, accuracy = ?, position_at = ? WHERE id = ? AND (position_at IS NULL OR position_at <= ?)'),
+      position: db.prepare('UPDATE devices SET lat = ?, lon = ?, accuracy = ?, position_at = ?, position_device_ts = ? WHERE id = ? AND (position_at IS NULL OR position_at <= ?)'),
       online: db.prepare('UPDATE devices SET online = ? WHERE id = ?'),
       memory: db.prepare('SELECT rule_memory FROM devices WHERE id = ?'),
       setMemory: db.prepare('UPDATE devices SET rule_memory = ? WHERE id = ?'),
@@ -72,7 +103,7 @@ export class DeviceStore {
 
   get(id: string): Device | undefined {
     const r = this.stmt.get.get(id) as Row | undefined;
-    return r && fromRow(r);
+    return r && fromRow(r, this.policy);
   }
 
   list(tenantIds: readonly string[] | 'all', opts: { includeDecommissioned?: boolean } = {}): Device[] {
@@ -80,7 +111,7 @@ export class DeviceStore {
     const rows = tenantIds === 'all'
       ? this.db.prepare(`SELECT * FROM devices WHERE 1 = 1 ${active} ORDER BY tenant_id, id`).all() as Row[]
       : tenantIds.flatMap((t) => this.db.prepare(`SELECT * FROM devices WHERE tenant_id = ? ${active} ORDER BY id`).all(t) as Row[]);
-    return rows.map(fromRow);
+    return rows.map((r) => fromRow(r, this.policy));
   }
 
   /** Checks an MQTT username and password; null for an unknown, decommissioned or wrong one. */
@@ -101,6 +132,30 @@ export class DeviceStore {
     this.stmt.seen.run(at.toISOString(), accepted ? 1 : 0, id);
   }
 
+  /**
+   * Records an accepted event: seen at the hub's time `at`, and how far the device's clock is
+   * off it (the device's time minus the hub's, in seconds). Nothing here trusts the device's time.
+   */
+  markEvent(id: string, at: Date, deviceTs: string): void {
+    const skew = (Date.parse(deviceTs) - at.getTime()) / 1000;
+    this.stmt.seenEvent.run(at.toISOString(), Number.isFinite(skew) ? Math.round(skew * 10) / 10 : null, id);
+  }
+
+  /** A care event came with QoS 0: stored, but its sender could not know it arrived. */
+  recordQos0Care(id: string, at: Date): void {
+    this.stmt.qos0.run(at.toISOString(), id);
+  }
+
+  /** The device reused an event id for other content (its counter restarted). */
+  recordIdConflict(id: string, at: Date): void {
+    this.stmt.idConflict.run(at.toISOString(), id);
+  }
+
+  /** A connection with this device's credentials was refused (e.g. another device's client id). */
+  recordRefusedConnection(id: string, reason: string, at: Date): void {
+    this.stmt.refusedConnect.run(reason, at.toISOString(), id);
+  }
+
   setHeartbeat(id: string, h: { battery: number; signal: number; firmware: string }): void {
     this.stmt.heartbeat.run(h.battery, h.signal, h.firmware, id);
   }
@@ -109,9 +164,12 @@ export class DeviceStore {
     this.stmt.battery.run(battery, id);
   }
 
-  /** Keeps the newest position by device time, so a late duplicate cannot move the device back. */
-  setPosition(id: string, p: { lat: number; lon: number; accuracy: number; at: string }): void {
-    this.stmt.position.run(p.lat, p.lon, p.accuracy, p.at, id, p.at);
+  /**
+   * Keeps the newest position by the hub's received time (`at`), never by the device's clock:
+   * one fix dated years ahead must not freeze the position. `deviceTs` is kept beside it.
+   */
+  setPosition(id: string, p: { lat: number; lon: number; accuracy: number; at: string; deviceTs: string }): void {
+    this.stmt.position.run(p.lat, p.lon, p.accuracy, p.at, p.deviceTs, id, p.at);
   }
 
   setOnline(id: string, online: boolean): void {

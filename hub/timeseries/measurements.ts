@@ -4,7 +4,8 @@
  * - `device_events`: how many events were accepted, by municipality, device kind and event
  *   type. Counted in the hub and written as one point per combination and flush, so the series
  *   stay few however many devices there are.
- * - `device_telemetry`: heartbeats and positions per device, at the device's own timestamp.
+ * - `device_telemetry`: heartbeats and positions per device, at the hub's received time; the
+ *   device's own timestamp is the field `device_ts` (a device clock may be far off).
  */
 import type { DeviceEvent, DeviceKind } from '../core/events.ts';
 import type { Point } from './types.ts';
@@ -18,29 +19,39 @@ export const MEASUREMENTS = {
   },
   device_telemetry: {
     tags: ['tenant', 'kind', 'device', 'type'],
-    fields: { event_id: 'string', battery: 'integer', signal: 'integer', firmware: 'string', lat: 'float', lon: 'float', accuracy: 'float' },
+    fields: { event_id: 'string', device_ts: 'string', battery: 'integer', signal: 'integer', firmware: 'string', lat: 'float', lon: 'float', accuracy: 'float' },
   },
 } as const satisfies Record<string, { tags: readonly string[]; fields: Record<string, FieldKind> }>;
 
 export type MeasurementName = keyof typeof MEASUREMENTS;
 
-export function telemetryPoint(tenantId: string, kind: DeviceKind, deviceId: string, e: DeviceEvent): Point | null {
+export function telemetryPoint(tenantId: string, kind: DeviceKind, deviceId: string, e: DeviceEvent, receivedAt: Date): Point | null {
   const tags = { tenant: tenantId, kind, device: deviceId, type: e.type };
-  const ts = new Date(e.ts);
+  const ts = receivedAt;
   switch (e.type) {
     case 'heartbeat':
-      return { measurement: 'device_telemetry', tags, ts, fields: { event_id: e.id, battery: e.battery, signal: e.signal, firmware: e.firmware } };
+      return { measurement: 'device_telemetry', tags, ts, fields: { event_id: e.id, device_ts: e.ts, battery: e.battery, signal: e.signal, firmware: e.firmware } };
     case 'position':
-      return { measurement: 'device_telemetry', tags, ts, fields: { event_id: e.id, lat: e.lat, lon: e.lon, accuracy: e.accuracy } };
+      return { measurement: 'device_telemetry', tags, ts, fields: { event_id: e.id, device_ts: e.ts, lat: e.lat, lon: e.lon, accuracy: e.accuracy } };
     default:
       return null;
   }
 }
 
-/** Rebuilds the device's event from a telemetry point. */
-export function eventFromTelemetry(p: Point): DeviceEvent {
+/**
+ * Rebuilds the device's event from a telemetry point, with the hub's received time. Points
+ * written before `device_ts` existed were stamped with the device's time and have no received time.
+ */
+export function eventFromTelemetry(p: Point): { event: DeviceEvent; receivedAt: string | null } {
   const f = p.fields;
-  const base = { id: String(f.event_id), ts: p.ts.toISOString() };
+  const hasDeviceTs = typeof f.device_ts === 'string';
+  const receivedAt = hasDeviceTs ? p.ts.toISOString() : null;
+  const base = { id: String(f.event_id), ts: hasDeviceTs ? String(f.device_ts) : p.ts.toISOString() };
+  return { event: rebuild(base, p), receivedAt };
+}
+
+function rebuild(base: { id: string; ts: string }, p: Point): DeviceEvent {
+  const f = p.fields;
   if (p.tags.type === 'position') {
     return { ...base, type: 'position', lat: Number(f.lat), lon: Number(f.lon), accuracy: Number(f.accuracy) };
   }

@@ -86,9 +86,9 @@ export async function registerDevice(api: Api, kind: DeviceKind, tenantId = '030
   return { id: d.body.id, tenantId, kind, password: d.body.mqtt.password, residentId: r.body.id };
 }
 
-/** Connects as the device, with its issued credentials. */
+/** Connects as the device, with its issued credentials and its device id as client id. */
 export function connectDevice(mqttUrl: string, dev: { id: string; password: string }, opts: mqtt.IClientOptions = {}): Promise<MqttClient> {
-  return mqtt.connectAsync(mqttUrl, { username: dev.id, password: dev.password, reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+  return mqtt.connectAsync(mqttUrl, { clientId: dev.id, username: dev.id, password: dev.password, reconnectPeriod: 0, connectTimeout: 5000, ...opts });
 }
 
 /** Waits until `check` returns a truthy value, polling; throws with `what` when time runs out. */

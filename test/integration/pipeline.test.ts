@@ -74,7 +74,7 @@ describe('a registered device', () => {
     await client.publishAsync(topics.events(dev.id), JSON.stringify(e), { qos: 1 });
     await client.publishAsync(topics.events(dev.id), JSON.stringify(e), { qos: 1 });
     // A reconnecting device resends with another client id; still the same event.
-    const again = await connectDevice(t.mqttUrl, dev, { clientId: 'second-connection' });
+    const again = await connectDevice(t.mqttUrl, dev, { clientId: `${dev.id}-second-connection` });
     await again.publishAsync(topics.events(dev.id), JSON.stringify(e), { qos: 1 });
     await Promise.all([client.endAsync(), again.endAsync()]);
     const events = (await t.api('GET', `/api/devices/${dev.id}/events`)).body;
@@ -129,8 +129,8 @@ describe('the broker refuses', () => {
     expect(granted.map((g) => g.qos)).toEqual([1]);
     const received: string[] = [];
     client.on('message', (topic, payload) => received.push(`${topic} ${payload.toString()}`));
-    await t.hub.broker.sendCommand(b.id, { type: 'unlock' });
-    await t.hub.broker.sendCommand(a.id, { type: 'alarm_received' });
+    await t.hub.broker.publishCommand(b.id, Buffer.from('{"type":"unlock"}'));
+    await t.hub.broker.publishCommand(a.id, Buffer.from('{"type":"alarm_received"}'));
     await eventually(() => received.length > 0, 'command delivered');
     await new Promise((r) => setTimeout(r, 200));
     expect(received).toEqual([`${topics.commands(a.id)} {"type":"alarm_received"}`]);

@@ -9,7 +9,11 @@ import { notFound } from '../errors.ts';
 
 const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const AlarmDetailSchema = Type.Composite([AlarmSchema, Type.Object({
-  events: Type.Array(Type.Object({ receivedAt: Type.String({ format: 'date-time' }), event: AnyDeviceEventSchema })),
+  events: Type.Array(Type.Object({
+    receivedAt: Type.String({ format: 'date-time' }),
+    event: AnyDeviceEventSchema,
+    repaired: Type.Optional(Type.Array(Type.String(), { description: 'Time fields of an old row that held an impossible date, and what they held' })),
+  })),
   transitions: Type.Array(TransitionSchema),
 })]);
 const ConflictSchema = Type.Object({

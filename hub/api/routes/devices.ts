@@ -1,6 +1,7 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { type Principal, servesTenant } from '../../core/access.ts';
 import { AnyDeviceEventSchema, type DeviceEvent } from '../../core/events.ts';
+import { readableEvent } from '../../core/stored.ts';
 import { type Device, DeviceSchema, MAX_MAINTENANCE_DAYS, MaintenanceSchema, NewDeviceSchema, TenantId } from '../../core/model.ts';
 import { maintenanceUntil } from './maintenance.ts';
 import type { HubContext } from '../../context.ts';
@@ -13,8 +14,9 @@ const FAR_FUTURE = new Date(Date.UTC(2200, 0, 1));
 const DeviceParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 const StoredEventSchema = Type.Object({
-  receivedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the hub took it; null for telemetry read from time series' }),
+  receivedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the hub took it (null only for telemetry stored before the hub kept it)' }),
   event: AnyDeviceEventSchema,
+  repaired: Type.Optional(Type.Array(Type.String(), { description: 'Time fields of an old row that held an impossible date, and what they held' })),
 });
 
 export const deviceRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
@@ -101,13 +103,16 @@ export const deviceRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
   }, async (req) => {
     const d = visibleDevice(principalOf(req), req.params.id);
     const limit = req.query.limit;
-    const care = ctx.events.listForDevice(d.id, limit).map((e) => ({ receivedAt: e.receivedAt, event: e.event }));
+    const care = ctx.events.listForDevice(d.id, limit).map((e) => {
+      const r = readableEvent(e.event, e.receivedAt);
+      return { receivedAt: e.receivedAt, event: r.event, ...(r.repaired.length ? { repaired: r.repaired } : {}) };
+    });
     const telemetry = (await ctx.timeseries.query({
       measurement: 'device_telemetry', tags: { device: d.id }, from: new Date(0), to: FAR_FUTURE, order: 'desc', limit,
-    })).map((pt) => ({ receivedAt: null, event: eventFromTelemetry(pt) as DeviceEvent }));
-    return [...care, ...telemetry]
-      .sort((a, b) => Date.parse(b.event.ts) - Date.parse(a.event.ts))
-      .slice(0, limit);
+    })).map((pt) => eventFromTelemetry(pt));
+    // Newest first by the hub's clock (old telemetry without it by its own time).
+    const at = (e: { receivedAt: string | null; event: DeviceEvent }) => Date.parse(e.receivedAt ?? e.event.ts);
+    return [...care, ...telemetry].sort((a, b) => at(b) - at(a)).slice(0, limit);
   });
 
   app.put('/api/devices/:id/maintenance', {
