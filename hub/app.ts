@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { type Broker, startBroker } from '../broker/broker.ts';
 import { CommandDelivery } from './commands/delivery.ts';
+import { HealthMonitor } from './health.ts';
 import { CommandOutbox } from './store/outbox.ts';
 import { AlarmScheduler } from './alarms/scheduler.ts';
 import { AlarmService } from './alarms/service.ts';
@@ -45,7 +46,8 @@ export type RunningHub = {
 
 export async function startHub(config: Config, log: Logger, now: () => Date = () => new Date()): Promise<RunningHub> {
   const db = openDatabase(config.dataDir);
-  const writer = new GroupCommitWriter(db, config.commitWindowMs);
+  const monitor = new HealthMonitor(config.dataDir);
+  const writer = new GroupCommitWriter(db, config.commitWindowMs, monitor);
   const timeseries: TimeSeriesStore = config.influx
     ? new InfluxTimeSeries({ ...config.influx, dataDir: config.dataDir, logger: log.child({ part: 'timeseries' }) })
     : new EmbeddedTimeSeries(config.dataDir);
@@ -100,7 +102,16 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     audit: new AuditLog(db),
     connectedDevices: () => mqtt.connectedDevices(),
     liveClients: () => live.connected(),
+    health: {
+      report: () => monitor.report({
+        timeseriesPending: timeseries.pending(),
+        timeseriesThreshold: config.health.bufferPoints,
+        scheduler: { lastPassAt: scheduler?.lastPassAt ?? performance.now(), lastError: scheduler?.lastError ?? null, tickMs: config.scheduler.tickMs },
+      }),
+      storeFailed: (err) => monitor.storeFailed(err),
+    },
   };
+  let scheduler: AlarmScheduler | null = null;
 
   const generatedAdminPassword = await ensureAdmin(ctx, config.adminPassword);
 
@@ -109,12 +120,13 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     log.info({ deviceId, connections: n }, 'device decommissioned; connections closed');
   });
 
-  const api = await buildApi(ctx, { map: config.map });
+  const api = await buildApi(ctx, { map: config.map, live });
   live.attach(api.server);
   await api.listen({ port: config.httpPort, host: config.host });
   // Deadlines that fell due while the hub was down fire on the first tick.
-  const scheduler = new AlarmScheduler(alarmService, writer, now, log.child({ part: 'alarms' }), config.scheduler);
+  scheduler = new AlarmScheduler(alarmService, writer, now, log.child({ part: 'alarms' }), config.scheduler);
   scheduler.start();
+  const running = scheduler;
   const httpPort = (api.server.address() as { port: number }).port;
   log.info({ port: httpPort, host: config.host, timeseries: timeseries.name }, 'hub: HTTP API listening');
 
@@ -125,13 +137,14 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     ctx,
     broker: mqtt,
     live,
-    scheduler,
+    scheduler: running,
     generatedAdminPassword,
     close() {
       closing ??= (async () => {
+        monitor.stopping();
         bus.off('broker');
         delivery.close();
-        await scheduler.stop();
+        await running.stop();
         await live.close();
         await api.close();
         await mqtt.close();

@@ -46,8 +46,8 @@ export type Config = {
   silence: SilencePolicy;
   /** How often the alarm clock looks at deadlines and at silent devices. */
   scheduler: { tickMs: number; silenceEveryMs: number };
-  /** Live channel: ping interval, and how many bytes a slow client may have waiting. */
-  live: { pingIntervalMs: number; maxBufferedBytes: number };
+  /** Live channel: ping interval, how many bytes a slow client may have waiting, how often sessions are checked again. */
+  live: { pingIntervalMs: number; maxBufferedBytes: number; sessionCheckMs: number };
   /** The dashboard's map tiles: a URL template with {z}, {x} and {y}. */
   map: { tileUrl: string; attribution: string };
   /** A device clock further off the hub's than this is shown as clock skew. */
@@ -119,7 +119,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     silence: DEFAULT_SILENCE_POLICY,
     scheduler: DEFAULT_SCHEDULER,
-    live: { pingIntervalMs: 15_000, maxBufferedBytes: 1024 * 1024 },
+    live: { pingIntervalMs: 15_000, maxBufferedBytes: 1024 * 1024, sessionCheckMs: 2000 },
     map: {
       tileUrl: e.MAP_TILE_URL ?? 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
       attribution: e.MAP_ATTRIBUTION ?? '© OpenStreetMap',

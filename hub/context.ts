@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { AlarmService } from './alarms/service.ts';
 import type { EventBus } from './bus.ts';
+import type { HealthReport } from './health.ts';
 import type { Ingest } from './ingest/ingest.ts';
 import type { AlarmStore } from './store/alarms.ts';
 import type { AuditLog } from './store/audit.ts';
@@ -43,4 +44,6 @@ export type HubContext = {
   connectedDevices: () => number;
   /** How many clients hold the live channel open. */
   liveClients: () => number;
+  /** The truth about the hub's state, and where failures of the store are reported. */
+  health: { report(): HealthReport; storeFailed(err: unknown): void };
 };

@@ -4,6 +4,7 @@
 import { pino } from 'pino';
 import { startHub } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { StoreDamagedError } from './store/db.ts';
 
 let config;
 try {
@@ -17,7 +18,16 @@ try {
 }
 
 const log = pino({ level: config.logLevel, base: undefined });
-const hub = await startHub(config, log);
+let hub;
+try {
+  hub = await startHub(config, log);
+} catch (err) {
+  if (err instanceof StoreDamagedError) {
+    process.stderr.write(`\nThe hub did not start: ${err.message}\n\n`);
+    process.exit(3);
+  }
+  throw err;
+}
 
 if (hub.generatedAdminPassword) {
   process.stdout.write(

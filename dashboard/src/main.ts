@@ -21,7 +21,7 @@ function storedSession(): Session | null {
   }
 }
 
-function Login(p: { lang: Lang; api: Api; onSession(s: Session): void }) {
+function Login(p: { lang: Lang; api: Api; ended: boolean; onSession(s: Session): void }) {
   const t = (k: Key) => translate(p.lang, k);
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
@@ -37,6 +37,7 @@ function Login(p: { lang: Lang; api: Api; onSession(s: Session): void }) {
   return html`
     <form class="login card" data-testid="login" onSubmit=${submit}>
       <h1>${t('appTitle')}</h1>
+      ${p.ended ? html`<p class="banner notice" role="status" data-testid="session-ended">${t('sessionEnded')}</p>` : null}
       <label>${t('username')} <input name="username" autocomplete="username" value=${username} onInput=${(e: Event) => setUsername((e.target as HTMLInputElement).value)} required /></label>
       <label>${t('password')} <input name="password" type="password" autocomplete="current-password" value=${password} onInput=${(e: Event) => setPassword((e.target as HTMLInputElement).value)} required /></label>
       ${error ? html`<p class="error" role="alert">${error}</p>` : null}
@@ -48,6 +49,7 @@ function App() {
   const [lang, setLang] = useState<Lang>((localStorage.getItem(LANG_KEY) as Lang | null) ?? 'nb');
   const [session, setSession] = useState<Session | null>(storedSession());
   const [config, setConfig] = useState<DashboardConfig | null>(null);
+  const [ended, setEnded] = useState(false);
   const [api] = useState(() => new Api(session?.token ?? null));
   useEffect(() => {
     document.documentElement.lang = lang;
@@ -60,11 +62,20 @@ function App() {
     api.setToken(s.token);
     setSession(s);
   }
-  function signOut() {
-    api.logout().catch(() => { /* the session is dropped here either way */ });
+  function forget() {
     sessionStorage.removeItem(SESSION_KEY);
     api.setToken(null);
     setSession(null);
+  }
+  function signOut() {
+    api.logout().catch(() => { /* the session is dropped here either way */ });
+    setEnded(false);
+    forget();
+  }
+  /** The hub ended the session (signed out elsewhere, expired, disabled): say so at the sign-in. */
+  function sessionEnded() {
+    setEnded(true);
+    forget();
   }
   const t = (k: Key) => translate(lang, k);
   return html`
@@ -80,8 +91,8 @@ function App() {
     </header>
     <main>
       ${session && config
-        ? html`<${OperatorPanel} lang=${lang} api=${api} session=${session} config=${config} />`
-        : session ? null : html`<${Login} lang=${lang} api=${api} onSession=${signIn} />`}
+        ? html`<${OperatorPanel} lang=${lang} api=${api} session=${session} config=${config} onSessionEnded=${sessionEnded} />`
+        : session ? null : html`<${Login} lang=${lang} api=${api} ended=${ended} onSession=${(s: Session) => { setEnded(false); signIn(s); }} />`}
     </main>`;
 }
 

@@ -13,6 +13,9 @@ export class AlarmScheduler {
   private timer: NodeJS.Timeout | null = null;
   private lastSilence = 0;
   private running: Promise<void> | null = null;
+  /** For health: when the last pass ended (monotonic ms) and whether it failed. */
+  lastPassAt: number | null = null;
+  lastError: string | null = null;
 
   constructor(
     private readonly service: AlarmService,
@@ -36,9 +39,12 @@ export class AlarmScheduler {
       try {
         const changes = await this.writer.run(() => this.service.tick(now, { silence }));
         this.service.publish(changes);
+        this.lastError = null;
       } catch (err) {
+        this.lastError = err instanceof Error ? err.message : String(err);
         this.log.error({ err }, 'alarms: scheduler pass failed; trying again next tick');
       }
+      this.lastPassAt = performance.now();
     })().finally(() => { this.running = null; });
     return this.running;
   }

@@ -3,6 +3,7 @@
  * a message only for its own mistakes (below 500); a server fault says no more than that.
  */
 import type { FastifyError, FastifyInstance, FastifySchemaValidationError } from 'fastify';
+import { isStoreFailure } from '../store/db.ts';
 
 export class ApiError extends Error {
   constructor(public readonly statusCode: number, public readonly code: string, message: string) {
@@ -26,10 +27,12 @@ export const ErrorBodySchema = {
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests' };
 
-export function installErrorHandler(app: FastifyInstance): void {
+/** `onStoreFailure` hears a request that failed because the store did (for health). */
+export function installErrorHandler(app: FastifyInstance, onStoreFailure: (err: unknown) => void = () => {}): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) {
+      if (isStoreFailure(err)) onStoreFailure(err);
       req.log.error({ err }, 'request failed');
       return reply.status(status).send({ statusCode: status, code: 'INTERNAL', error: 'Internal Server Error', message: 'internal error; it has been logged' });
     }

@@ -15,11 +15,12 @@ import { adminRoutes } from './routes/admin.ts';
 import { alarmRoutes } from './routes/alarms.ts';
 import { deviceRoutes } from './routes/devices.ts';
 import { residentRoutes } from './routes/residents.ts';
+import { liveRoutes, type LiveTickets } from './routes/live.ts';
 import { ruleRoutes } from './routes/rules.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { systemRoutes } from './routes/system.ts';
 
-export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; attribution: string } }): Promise<FastifyInstance> {
+export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; attribution: string }; live: LiveTickets }): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log.child({ part: 'api' }) as FastifyBaseLogger,
     // Requests are not logged one by one; refusals and failures are (errors.ts).
@@ -42,7 +43,7 @@ export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; 
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await app.register(rateLimit, { global: false });
-  installErrorHandler(app);
+  installErrorHandler(app, (err) => ctx.health.storeFailed(err));
   installAuth(app, ctx);
   await app.register(systemRoutes(ctx));
   await app.register(adminRoutes(ctx));
@@ -50,6 +51,7 @@ export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; 
   await app.register(deviceRoutes(ctx));
   await app.register(alarmRoutes(ctx));
   await app.register(ruleRoutes(ctx));
+  await app.register(liveRoutes(opts.live));
   await app.register(dashboardRoutes(opts.map));
   return app;
 }

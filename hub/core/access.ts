@@ -28,7 +28,13 @@ const GRANTS: Record<Role, readonly Permission[]> = {
   ],
 };
 
-export type Principal = { userId: string; username: string; role: Role; tenantIds: readonly string[] };
+/** A signed-in user. `sessionId` names the session (the hash of its token), where there is one. */
+export type Principal = { userId: string; username: string; role: Role; tenantIds: readonly string[]; sessionId?: string };
+
+/** Whether two principals may see exactly the same things. */
+export function samePermissions(a: Principal, b: Principal): boolean {
+  return a.role === b.role && a.tenantIds.length === b.tenantIds.length && a.tenantIds.every((t) => b.tenantIds.includes(t));
+}
 
 export function can(p: Principal, permission: Permission): boolean {
   return GRANTS[p.role].includes(permission);

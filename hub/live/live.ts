@@ -7,15 +7,23 @@
  * is no longer kept (or the hub restarted: a new epoch). An operator must never be left believing
  * a stale list, so a client that stops answering pings is dropped (it will reconnect and catch
  * up), and one that reads too slowly is dropped rather than let its backlog slow the hub.
+ *
+ * The live channel sees exactly what `GET /api/alarms` would show the same user: it requires the
+ * same permission (`alarms:read`), and the snapshot and every message after it are filtered by
+ * the municipalities the user serves. A socket belongs to a session: logout closes it at once,
+ * and every few seconds each socket's session is checked again, so expiry, a disabled user or a
+ * changed role or municipality list closes it too (the client reconnects with what it may now
+ * see, or signs in again). No long-lived credential travels in the URL: a client first asks for
+ * a ticket (`POST /api/live/ticket`, with its bearer token), valid for seconds and once.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { EventBus } from '../bus.ts';
-import { type Principal, servesAllTenants, servesTenant } from '../core/access.ts';
+import { can, type Principal, samePermissions, servesAllTenants, servesTenant } from '../core/access.ts';
 import { type Alarm, type TransitionAction, byUrgency } from '../core/alarms.ts';
-import { randomToken } from '../security/secrets.ts';
+import { randomToken, tokenHash } from '../security/secrets.ts';
 import type { AlarmStore } from '../store/alarms.ts';
 import type { UserStore } from '../store/users.ts';
 
@@ -38,9 +46,22 @@ export type LiveOptions = {
   maxBufferedBytes?: number;
   /** Changes kept for clients that reconnect. */
   replayLength?: number;
+  /** How often every socket's session is checked again. */
+  sessionCheckMs?: number;
+  /** How long a ticket is valid. */
+  ticketTtlMs?: number;
 };
 
-type Client = { ws: WebSocket; principal: Principal; alive: boolean };
+/** Close codes the client acts on: sign in again, or reconnect with the permissions it has now. */
+export const CLOSE_SESSION_ENDED = 4401;
+export const CLOSE_PERMISSIONS_CHANGED = 4403;
+
+type Client = { ws: WebSocket; principal: Principal; sessionId: string; alive: boolean };
+type Ticket = { sessionId: string; expiresAt: number };
+
+const refuse = (socket: Duplex, status: '401 Unauthorized' | '403 Forbidden', message: string) => {
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${message}\r\n`);
+};
 
 export class LiveChannel {
   readonly epoch = randomToken(6);
@@ -49,16 +70,46 @@ export class LiveChannel {
   private readonly clients = new Set<Client>();
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   private readonly pinger: NodeJS.Timeout;
+  private readonly checker: NodeJS.Timeout;
   private readonly maxBuffered: number;
   private readonly replayLength: number;
-  readonly stats = { dropped: 0, slow: 0 };
+  private readonly ticketTtlMs: number;
+  /** Tickets by their hash; each is used once. */
+  private readonly tickets = new Map<string, Ticket>();
+  readonly stats = { dropped: 0, slow: 0, sessionsClosed: 0 };
 
   constructor(private readonly o: LiveOptions) {
     this.maxBuffered = o.maxBufferedBytes ?? 1024 * 1024;
     this.replayLength = o.replayLength ?? 10_000;
+    this.ticketTtlMs = o.ticketTtlMs ?? 30_000;
     o.bus.on('live', 'alarm.changed', (c) => this.broadcast(c.change, c.alarm));
+    o.bus.on('live', 'session.ended', ({ sessionId, reason }) => this.endSession(sessionId, reason));
     this.pinger = setInterval(() => this.ping(), o.pingIntervalMs ?? 15_000);
     this.pinger.unref();
+    this.checker = setInterval(() => this.checkSessions(), o.sessionCheckMs ?? 2000);
+    this.checker.unref();
+  }
+
+  /** A single-use ticket for opening the live channel, for the user of a session. */
+  issueTicket(p: Principal): { ticket: string; expiresAt: Date } {
+    if (!p.sessionId) throw new Error('a live ticket needs a session');
+    const now = this.o.now().getTime();
+    for (const [k, t] of this.tickets) if (t.expiresAt <= now) this.tickets.delete(k);
+    const ticket = randomToken(24);
+    const expiresAt = now + this.ticketTtlMs;
+    this.tickets.set(tokenHash(ticket), { sessionId: p.sessionId, expiresAt });
+    return { ticket, expiresAt: new Date(expiresAt) };
+  }
+
+  /** Redeems a ticket: the principal of its session, or null (unknown, used, expired, session over). */
+  private redeem(ticket: string): Principal | null {
+    const key = tokenHash(ticket);
+    const t = this.tickets.get(key);
+    if (!t) return null;
+    this.tickets.delete(key);
+    const now = this.o.now();
+    if (t.expiresAt <= now.getTime()) return null;
+    return this.o.users.principalForSession(t.sessionId, now);
   }
 
   attach(server: Server): void {
@@ -68,22 +119,62 @@ export class LiveChannel {
         socket.destroy();
         return;
       }
-      const token = url.searchParams.get('token') ?? '';
-      const principal = token ? this.o.users.principalForToken(token, this.o.now()) : null;
-      if (!principal) {
-        socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nsign in first: ?token=<token>\r\n');
+      const ticket = url.searchParams.get('ticket') ?? '';
+      const principal = ticket ? this.redeem(ticket) : null;
+      if (!principal?.sessionId) {
+        refuse(socket, '401 Unauthorized', 'a valid ticket is needed: POST /api/live/ticket, then ?ticket=<ticket> (valid for seconds, once)');
         return;
       }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, principal, url.searchParams));
+      if (!can(principal, 'alarms:read')) {
+        refuse(socket, '403 Forbidden', `role ${principal.role} may not read alarms (alarms:read)`);
+        return;
+      }
+      const sessionId = principal.sessionId;
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, principal, sessionId, url.searchParams));
     });
+  }
+
+  /** Closes every socket of a session at once (logout). */
+  endSession(sessionId: string, reason: string): number {
+    let n = 0;
+    for (const c of this.clients) {
+      if (c.sessionId !== sessionId) continue;
+      this.closeClient(c, CLOSE_SESSION_ENDED, reason);
+      n++;
+    }
+    return n;
+  }
+
+  /** Every socket's session again: expired, ended, user disabled, or permissions changed. */
+  checkSessions(): void {
+    const now = this.o.now();
+    const bySession = new Map<string, Principal | null>();
+    for (const c of this.clients) {
+      let p = bySession.get(c.sessionId);
+      if (p === undefined) {
+        p = this.o.users.principalForSession(c.sessionId, now);
+        bySession.set(c.sessionId, p);
+      }
+      if (!p) this.closeClient(c, CLOSE_SESSION_ENDED, 'session ended or expired; sign in again');
+      else if (!samePermissions(p, c.principal) || !can(p, 'alarms:read')) this.closeClient(c, CLOSE_PERMISSIONS_CHANGED, 'your role or municipalities changed; reconnect');
+    }
+  }
+
+  private closeClient(c: Client, code: number, reason: string): void {
+    this.stats.sessionsClosed++;
+    this.clients.delete(c);
+    this.o.log.info({ user: c.principal.username, code, reason }, 'live: closing a socket');
+    c.ws.close(code, reason);
+    // A client that does not answer the close handshake goes anyway.
+    setTimeout(() => c.ws.terminate(), 2000).unref();
   }
 
   connected(): number {
     return this.clients.size;
   }
 
-  private accept(ws: WebSocket, principal: Principal, params: URLSearchParams): void {
-    const client: Client = { ws, principal, alive: true };
+  private accept(ws: WebSocket, principal: Principal, sessionId: string, params: URLSearchParams): void {
+    const client: Client = { ws, principal, sessionId, alive: true };
     this.clients.add(client);
     ws.on('pong', () => { client.alive = true; });
     ws.on('close', () => this.clients.delete(client));
@@ -141,6 +232,7 @@ export class LiveChannel {
 
   async close(): Promise<void> {
     clearInterval(this.pinger);
+    clearInterval(this.checker);
     this.o.bus.off('live');
     for (const c of this.clients) c.ws.terminate();
     this.clients.clear();

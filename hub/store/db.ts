@@ -12,6 +12,29 @@ import { join } from 'node:path';
 
 export type Db = Database.Database;
 
+/**
+ * How long a write waits for a lock held by another process before it fails. better-sqlite3 is
+ * synchronous: a long wait would freeze MQTT and HTTP with it. Failing fast withholds the
+ * device's PUBACK (it resends) and shows in health; writes succeed again when the lock goes.
+ */
+export const BUSY_TIMEOUT_MS = 25;
+
+/** SQLite errors that mean the store itself is failing (full, locked, I/O), not a write's content. */
+const STORE_FAILURES = ['SQLITE_FULL', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_NOTADB'];
+export function isStoreFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && STORE_FAILURES.some((c) => code === c || code.startsWith(`${c}_`));
+}
+
+/** The operational store is damaged: the hub does not start on it. */
+export class StoreDamagedError extends Error {
+  constructor(file: string, detail: string) {
+    super(`the operational store ${file} is damaged (${detail}). The hub does not start on a damaged store: ` +
+      'restore the file from a backup, or move it away to start empty.');
+    this.name = 'StoreDamagedError';
+  }
+}
+
 /** A migration: SQL, or a step that needs code (e.g. to compute a hash for existing rows). */
 type Migration = string | ((db: Database.Database) => void);
 
@@ -222,11 +245,24 @@ const MIGRATIONS: Migration[] = [
 
 export function openDatabase(dataDir: string, file = 'hub.db'): Db {
   mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, file));
-  db.pragma('journal_mode = WAL');
+  const path = join(dataDir, file);
+  let db: Db | null = null;
+  try {
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    // A quick integrity check: b-tree pages readable and consistent, no full index comparison.
+    const problems = (db.pragma('quick_check(5)') as { quick_check: string }[]).map((r) => r.quick_check);
+    if (problems.length !== 1 || problems[0] !== 'ok') throw new StoreDamagedError(path, problems.join('; '));
+  } catch (err) {
+    db?.close();
+    if (err instanceof StoreDamagedError) throw err;
+    const code = (err as { code?: string }).code;
+    if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB') throw new StoreDamagedError(path, `${code}: ${(err as Error).message}`);
+    throw err;
+  }
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+  db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   migrate(db);
   return db;
 }

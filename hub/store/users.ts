@@ -26,8 +26,9 @@ export class UserStore {
     return insert() ? { id, username: u.username, role: u.role, tenantIds: [...u.tenantIds] } : null;
   }
 
+  /** A user who may sign in (not disabled). */
   byUsername(username: string): (UserRow & { tenantIds: string[] }) | undefined {
-    const row = this.db.prepare('SELECT id, username, role, password_hash FROM users WHERE username = ?').get(username) as UserRow | undefined;
+    const row = this.db.prepare('SELECT id, username, role, password_hash FROM users WHERE username = ? AND disabled_at IS NULL').get(username) as UserRow | undefined;
     return row && { ...row, tenantIds: this.tenantsOf(row.id) };
   }
 
@@ -46,16 +47,40 @@ export class UserStore {
     return { token, expiresAt };
   }
 
-  closeSession(token: string): void {
-    this.db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(tokenHash(token));
+  /** Ends a session; returns its id (the token's hash), which names it to the live channel. */
+  closeSession(token: string): string {
+    const sessionId = tokenHash(token);
+    this.db.prepare('DELETE FROM sessions WHERE token_hash = ?').run(sessionId);
+    return sessionId;
   }
 
   principalForToken(token: string, now: Date): Principal | null {
+    return this.principalForSession(tokenHash(token), now);
+  }
+
+  /** The user of a live session: null when it ended, expired, or the user was disabled. */
+  principalForSession(sessionId: string, now: Date): Principal | null {
     const row = this.db.prepare(
       `SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
-       WHERE s.token_hash = ? AND s.expires_at > ?`,
-    ).get(tokenHash(token), now.getTime()) as { id: string; username: string; role: Role } | undefined;
+       WHERE s.token_hash = ? AND s.expires_at > ? AND u.disabled_at IS NULL`,
+    ).get(sessionId, now.getTime()) as { id: string; username: string; role: Role } | undefined;
     if (!row) return null;
-    return { userId: row.id, username: row.username, role: row.role, tenantIds: this.tenantsOf(row.id) };
+    return { userId: row.id, username: row.username, role: row.role, tenantIds: this.tenantsOf(row.id), sessionId };
+  }
+
+  /** Disables or enables a user. A disabled user's sessions stop working at once. */
+  setDisabled(userId: string, disabled: boolean, now: Date): boolean {
+    return this.db.prepare('UPDATE users SET disabled_at = ? WHERE id = ?').run(disabled ? now.toISOString() : null, userId).changes === 1;
+  }
+
+  /** Changes a user's role and municipalities. */
+  setAccess(userId: string, role: Role, tenantIds: readonly string[]): boolean {
+    return this.db.transaction(() => {
+      if (this.db.prepare('UPDATE users SET role = ? WHERE id = ?').run(role, userId).changes !== 1) return false;
+      this.db.prepare('DELETE FROM user_tenants WHERE user_id = ?').run(userId);
+      const link = this.db.prepare('INSERT INTO user_tenants (user_id, tenant_id) VALUES (?, ?)');
+      for (const t of tenantIds) link.run(userId, t);
+      return true;
+    })();
   }
 }

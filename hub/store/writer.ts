@@ -4,10 +4,13 @@
  * caller's promise resolves only when its write is on disk. A failing write is rolled back alone
  * (a savepoint each) and rejects only its own promise.
  */
-import type { Db } from './db.ts';
+import { type Db, isStoreFailure } from './db.ts';
 
 type Job = { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Hears how each commit went: for health. A write's own error (a constraint) is not a store failure. */
+export type CommitObserver = { storeOk(): void; storeFailed(err: unknown): void };
 
 export class GroupCommitWriter {
   private queue: Job[] = [];
@@ -18,7 +21,7 @@ export class GroupCommitWriter {
    * `windowMs`: how long to gather writes before committing. 0 commits on the next turn of the
    * event loop; a few milliseconds trade latency for fewer fsyncs on slow disks.
    */
-  constructor(db: Db, private readonly windowMs = 0) {
+  constructor(db: Db, private readonly windowMs = 0, private readonly observer?: CommitObserver) {
     const one = db.transaction((job: Job) => job.fn());
     this.commit = db.transaction((jobs: Job[]) => jobs.map((job): Outcome => {
       try {
@@ -51,9 +54,14 @@ export class GroupCommitWriter {
     try {
       outcomes = this.commit(jobs);
     } catch (err) {
+      this.observer?.storeFailed(err);
       for (const job of jobs) job.reject(err);
       return;
     }
+    // A write that failed for the store's sake (full, locked, I/O) rather than its own content.
+    const storeError = outcomes.find((o) => !o.ok && isStoreFailure(o.error));
+    if (storeError && !storeError.ok) this.observer?.storeFailed(storeError.error);
+    else this.observer?.storeOk();
     // Only now, committed, does anyone hear of the result.
     outcomes.forEach((o, i) => {
       const job = jobs[i] as Job;

@@ -12,8 +12,22 @@ export type LiveClient = {
   close(): void;
 };
 
+/** Asks for a live ticket with a bearer token, as the dashboard does. */
+export async function liveTicket(httpUrl: string, token: string): Promise<string> {
+  const res = await fetch(`${httpUrl}/api/live/ticket`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  const body = await res.json() as { ticket?: string; message?: string };
+  if (res.status !== 201 || !body.ticket) throw new Error(`live ticket: HTTP ${res.status} ${body.message ?? ''}`);
+  return body.ticket;
+}
+
+/** Opens the live channel for the session of `token`: a ticket first, then the socket. */
 export async function connectLive(httpUrl: string, token: string, params: Record<string, string> = {}, opts: WebSocket.ClientOptions = {}): Promise<LiveClient> {
-  const q = new URLSearchParams({ token, ...params });
+  return openLive(httpUrl, { ticket: await liveTicket(httpUrl, token), ...params }, opts);
+}
+
+/** Opens the live channel with exactly these query parameters. */
+export async function openLive(httpUrl: string, params: Record<string, string>, opts: WebSocket.ClientOptions = {}): Promise<LiveClient> {
+  const q = new URLSearchParams(params);
   const ws = new WebSocket(`${httpUrl.replace(/^http/, 'ws')}/api/live?${q}`, opts);
   const messages: LiveMessage[] = [];
   const waiters: { pred: (m: LiveMessage) => boolean; resolve: (m: LiveMessage) => void }[] = [];

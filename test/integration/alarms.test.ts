@@ -23,7 +23,7 @@ beforeAll(async () => {
       scheduler: { tickMs: 50, silenceEveryMs: 100 },
       silence: { ...DEFAULT_SILENCE_POLICY, holdSeconds: 30 },
       // Pings far enough apart that the slow-reader test ends before a ping could drop its client.
-      live: { pingIntervalMs: 3000, maxBufferedBytes: 64 * 1024 },
+      live: { pingIntervalMs: 3000, maxBufferedBytes: 64 * 1024, sessionCheckMs: 200 },
     },
   });
   await t.api('POST', '/api/tenants', { id: '0301', name: 'Oslo' });

@@ -37,6 +37,7 @@ export class Api {
 
   login(username: string, password: string) { return this.call<Session>('POST', '/api/auth/login', { username, password }); }
   logout() { return this.call<null>('POST', '/api/auth/logout'); }
+  liveTicket() { return this.call<{ ticket: string; expiresAt: string }>('POST', '/api/live/ticket'); }
   config() { return this.call<DashboardConfig>('GET', '/api/dashboard-config'); }
   tenants() { return this.call<Tenant[]>('GET', '/api/tenants'); }
   residents() { return this.call<Resident[]>('GET', '/api/residents'); }

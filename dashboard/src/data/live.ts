@@ -3,6 +3,10 @@
  * connection drops reconnects by itself with `since` and `epoch`, so it catches up on what it
  * missed. It tells the page at once when it is not live, so the operator is never left trusting
  * a stale list.
+ *
+ * Each connection opens with a fresh single-use ticket, asked for with the session's bearer
+ * token, so no long-lived credential is ever part of a URL. When the hub says the session is
+ * over (close code 4401, or no ticket for it), the page is told to sign in again.
  */
 import type { LiveMessage } from '../../../hub/live/live.ts';
 
@@ -11,7 +15,15 @@ export type LiveStatus = 'connecting' | 'live' | 'stale';
 export type LiveHandlers = {
   onMessage(m: LiveMessage): void;
   onStatus(s: LiveStatus): void;
+  /** The session ended (signed out elsewhere, expired, user disabled): sign in again. */
+  onSessionEnded(): void;
 };
+
+/** Gets a ticket for one connection; rejects with `SessionEnded` when the session is over. */
+export type TicketSource = () => Promise<string>;
+export class SessionEnded extends Error {}
+
+const CLOSE_SESSION_ENDED = 4401;
 
 export class LiveConnection {
   private ws: WebSocket | null = null;
@@ -21,7 +33,7 @@ export class LiveConnection {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
 
-  constructor(private readonly token: string, private readonly h: LiveHandlers) {}
+  constructor(private readonly ticket: TicketSource, private readonly h: LiveHandlers) {}
 
   start(): void {
     this.stopped = false;
@@ -29,7 +41,28 @@ export class LiveConnection {
   }
 
   private connect(): void {
-    const params = new URLSearchParams({ token: this.token });
+    this.h.onStatus(this.epoch ? 'stale' : 'connecting');
+    this.ticket().then((ticket) => {
+      if (!this.stopped) this.open(ticket);
+    }, (err: unknown) => {
+      if (this.stopped) return;
+      if (err instanceof SessionEnded) {
+        this.stopped = true;
+        this.h.onSessionEnded();
+        return;
+      }
+      this.retry();
+    });
+  }
+
+  private retry(): void {
+    this.h.onStatus('stale');
+    this.timer = setTimeout(() => this.connect(), this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, 5000);
+  }
+
+  private open(ticket: string): void {
+    const params = new URLSearchParams({ ticket });
     if (this.epoch) {
       params.set('epoch', this.epoch);
       params.set('since', String(this.seq));
@@ -37,7 +70,6 @@ export class LiveConnection {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const ws = new WebSocket(`${proto}//${location.host}/api/live?${params}`);
     this.ws = ws;
-    this.h.onStatus(this.epoch ? 'stale' : 'connecting');
     ws.onmessage = (ev) => {
       const m = JSON.parse(String(ev.data)) as LiveMessage;
       if (m.type === 'snapshot' || m.type === 'resume') {
@@ -51,13 +83,17 @@ export class LiveConnection {
       this.seq = Math.max(this.seq, m.seq);
       this.h.onMessage(m);
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.stopped) return;
-      this.h.onStatus('stale');
-      this.timer = setTimeout(() => this.connect(), this.retryMs);
-      this.retryMs = Math.min(this.retryMs * 2, 5000);
+      if (ev.code === CLOSE_SESSION_ENDED) {
+        this.stopped = true;
+        this.h.onStatus('stale');
+        this.h.onSessionEnded();
+        return;
+      }
+      this.retry();
     };
     ws.onerror = () => ws.close();
   }

@@ -8,29 +8,45 @@ import { RoleSchema } from '../../core/model.ts';
 const SESSION_TTL_MS = 12 * 3600 * 1000; // one shift, with margin
 
 export const systemRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
+  const Health = Type.Object({
+    status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('failing')]),
+    reasons: Type.Array(Type.String(), { description: 'Why the hub is not ok; empty when it is' }),
+    timeseries: Type.Object({ store: Type.String(), pending: Type.Integer() }),
+    connectedDevices: Type.Integer(),
+    ingest: Type.Record(Type.String(), Type.Integer()),
+    liveClients: Type.Integer(),
+    process: Type.Object({ rssBytes: Type.Integer(), uptimeSeconds: Type.Number() }),
+  });
   app.get('/api/health', {
     schema: {
       tags: ['system'],
-      summary: 'Liveness and the state of the pipeline',
-      response: {
-        200: Type.Object({
-          status: Type.Literal('ok'),
-          timeseries: Type.Object({ store: Type.String(), pending: Type.Integer() }),
-          connectedDevices: Type.Integer(),
-          ingest: Type.Record(Type.String(), Type.Integer()),
-          liveClients: Type.Integer(),
-          process: Type.Object({ rssBytes: Type.Integer(), uptimeSeconds: Type.Number() }),
-        }),
-      },
+      summary: 'The state of the hub and its pipeline: ok, degraded or failing (503), with reasons',
+      response: { 200: Health, 503: Health },
     },
-  }, async () => ({
-    status: 'ok' as const,
-    timeseries: { store: ctx.timeseries.name, pending: ctx.timeseries.pending() },
-    connectedDevices: ctx.connectedDevices(),
-    ingest: { ...ctx.ingest.counters },
-    liveClients: ctx.liveClients(),
-    process: { rssBytes: process.memoryUsage().rss, uptimeSeconds: process.uptime() },
-  }));
+  }, async (_req, reply) => {
+    const h = ctx.health.report();
+    return reply.status(h.status === 'failing' ? 503 : 200).send({
+      ...h,
+      timeseries: { store: ctx.timeseries.name, pending: ctx.timeseries.pending() },
+      connectedDevices: ctx.connectedDevices(),
+      ingest: { ...ctx.ingest.counters },
+      liveClients: ctx.liveClients(),
+      process: { rssBytes: process.memoryUsage().rss, uptimeSeconds: process.uptime() },
+    });
+  });
+
+  const Ready = Type.Object({ ready: Type.Boolean(), reasons: Type.Array(Type.String()) });
+  app.get('/api/ready', {
+    schema: {
+      tags: ['system'],
+      summary: 'Readiness for an orchestrator: 200 while the hub can take traffic, 503 while it is failing or shutting down',
+      response: { 200: Ready, 503: Ready },
+    },
+  }, async (_req, reply) => {
+    const h = ctx.health.report();
+    const ready = h.status !== 'failing';
+    return reply.status(ready ? 200 : 503).send({ ready, reasons: h.reasons });
+  });
 
   app.post('/api/auth/login', {
     // Password guessing is slowed per user name and address: a few tries a minute, then 429.
@@ -66,7 +82,9 @@ export const systemRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
   }, async (req, reply) => {
     const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
     if (!m?.[1] || !req.principal) throw unauthorized();
-    ctx.users.closeSession(m[1]);
+    const sessionId = ctx.users.closeSession(m[1]);
+    // Its live sockets close too, at once.
+    ctx.bus.emit('session.ended', { sessionId, reason: 'signed out' }, (err) => req.log.error({ err }, 'a session listener failed'));
     return reply.status(204).send(null);
   });
 };

@@ -6,7 +6,7 @@ import { html } from 'htm/preact';
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from 'preact/hooks';
 import type { LiveMessage } from '../../../../hub/live/live.ts';
 import { type Alarm, type Api, ApiError, type DashboardConfig, type Resident, type Session } from '../../data/api.ts';
-import { LiveConnection, type LiveStatus } from '../../data/live.ts';
+import { LiveConnection, type LiveStatus, SessionEnded } from '../../data/live.ts';
 import { type AlarmsState, apply, disconnected, EMPTY, newlyRaised, queue } from '../../lib/alarms-state.ts';
 import { clockSkewMs, formatAge, formatTime } from '../../lib/format.ts';
 import { alarmTypeLabel, CLAIM_KEY, type Key, type Lang, translate } from '../../lib/i18n.ts';
@@ -19,7 +19,7 @@ function reducer(s: AlarmsState, a: Action): AlarmsState {
   return a.type === 'message' ? apply(s, a.m) : disconnected(s);
 }
 
-export type OperatorPanelProps = { lang: Lang; api: Api; session: Session; config: DashboardConfig };
+export type OperatorPanelProps = { lang: Lang; api: Api; session: Session; config: DashboardConfig; onSessionEnded: () => void };
 
 export function OperatorPanel(p: OperatorPanelProps) {
   const t = (k: Key, params?: Record<string, string | number>) => translate(p.lang, k, params);
@@ -56,7 +56,11 @@ export function OperatorPanel(p: OperatorPanelProps) {
   useEffect(() => {
     void loadResidents();
     p.api.tenants().then((list) => setTenants(new Map(list.map((x) => [x.id, x.name]))), () => {});
-    const live = new LiveConnection(p.session.token, {
+    const ticket = () => p.api.liveTicket().then((r) => r.ticket, (err: unknown) => {
+      throw err instanceof ApiError && err.status === 401 ? new SessionEnded() : err;
+    });
+    const live = new LiveConnection(ticket, {
+      onSessionEnded: () => p.onSessionEnded(),
       onMessage: (m) => {
         skew.current = clockSkewMs(m.now, Date.now());
         dispatch({ type: 'message', m });
