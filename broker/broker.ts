@@ -54,8 +54,8 @@ export type Broker = {
   disconnectDevice(deviceId: string): number;
   /** True while the device holds a connection subscribed to its command topic. */
   canReceive(deviceId: string): boolean;
-  /** Publishes a payload to a device's command topic (QoS 1). */
-  publishCommand(deviceId: string, payload: Buffer): Promise<void>;
+  /** Publishes a command to a device's command topic (QoS 1); `commandAcked` names it when the device acknowledges. */
+  publishCommand(deviceId: string, payload: Buffer, commandId: string): Promise<void>;
   connectedDevices(): number;
   /** Connections that have not authenticated yet, from every address. */
   pendingConnections(): number;
@@ -165,8 +165,15 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     },
   });
 
-  const subscribedToCommands = (client: Client, deviceId: string) =>
-    Object.hasOwn((client as unknown as { subscriptions: Record<string, unknown> }).subscriptions ?? {}, topics.commands(deviceId));
+  const commandSubscription = (client: Client, deviceId: string): { qos: number } | undefined =>
+    (client as unknown as { subscriptions?: Record<string, { qos: number }> }).subscriptions?.[topics.commands(deviceId)];
+  const subscribedToCommands = (client: Client, deviceId: string) => commandSubscription(client, deviceId) !== undefined;
+  /**
+   * Commands written to each connection and not yet acknowledged, in order. MQTT has a client
+   * acknowledge QoS 1 messages in the order it received them (3.1.1, 4.6), and aedes tells whose
+   * PUBACK arrived but, for a clean session, not which message it was: the oldest is.
+   */
+  const awaitingAck = new WeakMap<Client, string[]>();
 
   aedes.on('clientReady', (client) => {
     const device = identities.get(client);
@@ -184,13 +191,22 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   });
   aedes.on('ack', (packet, client) => {
     const device = client && identities.get(client);
-    if (!device || !packet || packet.cmd !== 'publish' || packet.topic !== topics.commands(device.deviceId)) return;
-    try {
-      const id = (JSON.parse(String(packet.payload)) as { id?: unknown }).id;
-      if (typeof id === 'string') gateway.commandAcked(device, id);
-    } catch {
-      // Not one of ours.
+    if (!device) return;
+    const queue = awaitingAck.get(client) ?? [];
+    let id: string | undefined;
+    if (packet && packet.cmd === 'publish' && packet.topic === topics.commands(device.deviceId)) {
+      // A persistent session keeps the packet: it names the command.
+      try {
+        const named = (JSON.parse(String(packet.payload)) as { id?: unknown }).id;
+        if (typeof named === 'string') id = named;
+      } catch {
+        // Not one of ours.
+      }
+      if (id !== undefined && queue.includes(id)) queue.splice(queue.indexOf(id), 1);
+    } else {
+      id = queue.shift();
     }
+    if (id !== undefined) gateway.commandAcked(device, id);
   });
   aedes.on('clientDisconnect', (client) => {
     const device = identities.get(client);
@@ -256,7 +272,18 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       for (const c of byDevice.get(deviceId) ?? []) if (subscribedToCommands(c, deviceId)) return true;
       return false;
     },
-    publishCommand(deviceId, payload) {
+    publishCommand(deviceId, payload, commandId) {
+      for (const c of byDevice.get(deviceId) ?? []) {
+        const sub = commandSubscription(c, deviceId);
+        if (!sub) continue;
+        if (sub.qos >= 1) {
+          const q = awaitingAck.get(c) ?? [];
+          q.push(commandId);
+          awaitingAck.set(c, q);
+        } else {
+          log.warn({ deviceId }, 'broker: device subscribed to its commands at QoS 0; it cannot acknowledge them');
+        }
+      }
       return new Promise((resolve, reject) => {
         aedes.publish(
           { cmd: 'publish', topic: topics.commands(deviceId), payload, qos: 1, retain: false, dup: false },

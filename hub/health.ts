@@ -5,8 +5,10 @@
  * directory, the time-series backlog and the alarm scheduler's pace.
  *
  * - failing: the last write to the operational store failed and none has succeeded since
- *   (disk full, database locked by another process, I/O error), or the disk is full. Devices
- *   are not acknowledged in this state; they resend.
+ *   (database locked by another process, I/O error), or writes keep failing even though small
+ *   ones still succeed (a full disk fails only the writes that need room: three or more
+ *   failures in 30 s, the last within 5 s), or the disk is full. Devices are not acknowledged for what could not be
+ *   stored; they resend.
  * - degraded: writes failed recently but succeed again, little disk is left, the time-series
  *   buffer is past its threshold, or the scheduler runs late or fails.
  */
@@ -24,6 +26,9 @@ export type HealthInputs = {
 };
 
 const RECENT_MS = 5 * 60_000;
+const REPEATED_MS = 30_000;
+const REPEATED_FAILURES = 3;
+const STILL_FAILING_MS = 5000;
 const DISK_FAILING_BYTES = 16 * 1024 * 1024;
 const DISK_DEGRADED_BYTES = 256 * 1024 * 1024;
 
@@ -58,11 +63,14 @@ export class HealthMonitor {
     const failing: string[] = [];
     const degraded: string[] = [];
 
+    this.failures = this.failures.filter((t) => now - t < RECENT_MS);
+    const repeated = this.failures.filter((t) => now - t < REPEATED_MS).length;
     if (this.lastFailure && (this.lastOk === null || this.lastOk < this.lastFailure.at)) {
       failing.push(`operational store: writes are failing (${this.lastFailure.message})`);
-    } else {
-      this.failures = this.failures.filter((t) => now - t < RECENT_MS);
-      if (this.failures.length > 0) degraded.push(`operational store: ${this.failures.length} write(s) failed in the last 5 minutes (last: ${this.lastFailure?.message}); writing again now`);
+    } else if (repeated >= REPEATED_FAILURES && this.lastFailure && now - this.lastFailure.at < STILL_FAILING_MS) {
+      failing.push(`operational store: ${repeated} writes failed in the last 30 seconds (last: ${this.lastFailure?.message})`);
+    } else if (this.failures.length > 0) {
+      degraded.push(`operational store: ${this.failures.length} write(s) failed in the last 5 minutes (last: ${this.lastFailure?.message}); writing again now`);
     }
 
     const free = freeBytes(this.dataDir);

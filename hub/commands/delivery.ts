@@ -16,7 +16,7 @@ export type CommandPort = {
   /** True while the device holds a connection subscribed to its command topic. */
   canReceive(deviceId: string): boolean;
   /** Publishes to the device's command topic at QoS 1; resolves once handed to the broker. */
-  publishCommand(deviceId: string, payload: Buffer): Promise<void>;
+  publishCommand(deviceId: string, payload: Buffer, commandId: string): Promise<void>;
 };
 
 export type DeliveryDeps = {
@@ -57,7 +57,7 @@ export class CommandDelivery {
     for (const c of this.d.outbox.pending(deviceId, now)) {
       if (flying.has(c.id)) continue;
       flying.add(c.id);
-      port.publishCommand(deviceId, Buffer.from(JSON.stringify(c.payload))).then(
+      port.publishCommand(deviceId, Buffer.from(JSON.stringify(c.payload)), c.id).then(
         () => {
           this.stats.sent++;
           return this.d.writer.run(() => this.d.outbox.markSent(c.id, now));

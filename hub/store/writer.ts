@@ -27,6 +27,9 @@ export class GroupCommitWriter {
       try {
         return { ok: true, value: one(job) };
       } catch (error) {
+        // The store itself failed (full, locked, I/O): SQLite may have rolled back the whole
+        // transaction already, so the batch fails as one, with the real cause.
+        if (isStoreFailure(error)) throw error;
         return { ok: false, error };
       }
     }));
@@ -58,10 +61,7 @@ export class GroupCommitWriter {
       for (const job of jobs) job.reject(err);
       return;
     }
-    // A write that failed for the store's sake (full, locked, I/O) rather than its own content.
-    const storeError = outcomes.find((o) => !o.ok && isStoreFailure(o.error));
-    if (storeError && !storeError.ok) this.observer?.storeFailed(storeError.error);
-    else this.observer?.storeOk();
+    this.observer?.storeOk();
     // Only now, committed, does anyone hear of the result.
     outcomes.forEach((o, i) => {
       const job = jobs[i] as Job;

@@ -129,8 +129,8 @@ describe('the broker refuses', () => {
     expect(granted.map((g) => g.qos)).toEqual([1]);
     const received: string[] = [];
     client.on('message', (topic, payload) => received.push(`${topic} ${payload.toString()}`));
-    await t.hub.broker.publishCommand(b.id, Buffer.from('{"type":"unlock"}'));
-    await t.hub.broker.publishCommand(a.id, Buffer.from('{"type":"alarm_received"}'));
+    await t.hub.broker.publishCommand(b.id, Buffer.from('{"type":"unlock"}'), 'c1');
+    await t.hub.broker.publishCommand(a.id, Buffer.from('{"type":"alarm_received"}'), 'c2');
     await eventually(() => received.length > 0, 'command delivered');
     await new Promise((r) => setTimeout(r, 200));
     expect(received).toEqual([`${topics.commands(a.id)} {"type":"alarm_received"}`]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../hub/config.ts';
 import { can, servesTenant, type Principal } from '../../hub/core/access.ts';
-import { mayPublish, maySubscribe, parseTopic, topics } from '../../hub/core/topics.ts';
+import { clientIdProblem, mayPublish, maySubscribe, parseTopic, topics } from '../../hub/core/topics.ts';
 
 describe('loadConfig', () => {
   it('has defaults that start a hub with nothing set', () => {
@@ -72,5 +72,19 @@ describe('access', () => {
     expect(can(operator, 'devices:write')).toBe(false);
     expect(can({ ...operator, role: 'technician' }, 'devices:write')).toBe(true);
     expect(can({ ...operator, role: 'leader' }, 'residents:read')).toBe(false);
+  });
+});
+
+describe('the client-id rule', () => {
+  const id = 'sa-k3j9x2m1qz';
+  it('allows the device id, and the device id with a suffix of its own', () => {
+    expect(clientIdProblem(id, id)).toBeNull();
+    expect(clientIdProblem(id, `${id}-base`)).toBeNull();
+    expect(clientIdProblem(id, `${id}-${'x'.repeat(64)}`)).toBeNull();
+  });
+  it('refuses another device\'s id, a prefix without the hyphen, an empty id and random ids, saying why', () => {
+    for (const bad of ['sa-aaaaaaaaaa', `${id}x`, `${id}-`, '', 'mqttjs_1234', id.slice(0, -1), `${id}-${'x'.repeat(65)}`]) {
+      expect(clientIdProblem(id, bad), bad).toMatch(id);
+    }
   });
 });

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEvent, decodeStatus, MAX_PAYLOAD_BYTES } from '../../hub/core/decode.ts';
-import { DEVICE_KINDS, eventTypesOf } from '../../hub/core/events.ts';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
+import { type DeviceEvent, DEVICE_KINDS, eventTypesOf } from '../../hub/core/events.ts';
+import { isDateTime } from '../../hub/core/formats.ts';
+import { readableEvent } from '../../hub/core/stored.ts';
 import { sampleEvent } from '../../simulators/payloads.ts';
 
 const ts = '2026-11-22T01:02:03.456+01:00';
+/** The check the HTTP layer's serializer (fast-json-stringify, through ajv-formats) applies. */
+const serializerDateTime = (fullFormats['date-time'] as { validate: (s: string) => boolean }).validate;
 const bytes = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 
 describe('decodeEvent', () => {
@@ -65,5 +70,43 @@ describe('decodeStatus', () => {
     expect(decodeStatus(bytes('online'))).toBe('online');
     expect(decodeStatus(bytes('offline\n'))).toBe('offline');
     expect(decodeStatus(bytes('sleepy'))).toBeNull();
+  });
+});
+
+describe('dates', () => {
+  const at = (value: string) => decodeEvent('safety_alarm', bytes({ id: '1', ts: value, type: 'button_pressed' }));
+  it.each([
+    '2023-02-29T10:00:00Z', '2023-02-30T10:00:00Z', '2023-04-31T10:00:00Z', '2100-02-29T00:00:00Z',
+    '2024-00-10T10:00:00Z', '2024-13-01T10:00:00Z', '2024-01-32T10:00:00Z', '2024-01-01T24:00:00Z',
+    '2024-01-01T10:60:00Z', '2024-01-01T10:00:00+24:00', '2024-01-01T10:00:00', '2024-01-01',
+  ])('rejects %s, naming ts', (value) => {
+    expect(at(value)).toMatchObject({ ok: false, code: 'invalid_fields' });
+    const d = at(value);
+    if (!d.ok) expect(d.reason).toContain('/ts');
+  });
+  it.each(['2024-02-29T10:00:00Z', '2000-02-29T00:00:00.123+01:00', '2026-12-31T23:59:59.999999-05:00'])('accepts %s', (value) => {
+    expect(at(value).ok).toBe(true);
+  });
+  it('accepts nothing that the HTTP serializer would refuse', () => {
+    for (let m = 1; m <= 12; m++) {
+      for (let d = 28; d <= 31; d++) {
+        const value = `2023-${String(m).padStart(2, '0')}-${d}T12:00:00Z`;
+        const exists = new Date(Date.UTC(2023, m - 1, d)).getUTCMonth() === m - 1;
+        expect(isDateTime(value), value).toBe(exists);
+        expect(serializerDateTime(value), value).toBe(exists);
+      }
+    }
+  });
+});
+
+describe('stored events shown again', () => {
+  it('repairs an impossible date to the received time and says what it held', () => {
+    const r = readableEvent({ id: 'x', ts: '2023-02-30T10:00:00Z', type: 'dose_due', doseId: 'd', scheduledAt: '2023-02-02T10:00:00Z' } as DeviceEvent, '2023-03-02T10:00:01.000Z');
+    expect(r.event).toMatchObject({ ts: '2023-03-02T10:00:01.000Z', scheduledAt: '2023-02-02T10:00:00Z' });
+    expect(r.repaired).toEqual([expect.stringContaining('"2023-02-30T10:00:00Z"')]);
+  });
+  it('leaves a sound event as it is', () => {
+    const e = { id: 'x', ts: '2023-02-28T10:00:00Z', type: 'button_pressed' } as DeviceEvent;
+    expect(readableEvent(e, '2023-02-28T10:00:01Z')).toEqual({ event: e, repaired: [] });
   });
 });

@@ -149,6 +149,17 @@ describe('dose window', () => {
     const taken = run('medicine_dispenser', { type: 'dose_taken', doseId: 'morgen', scheduledAt }, new Date('2026-11-22T08:20:00Z'));
     expect(taken.effects).toContainEqual({ do: 'unwatch', key: doseWatchKey('morgen', scheduledAt) });
   });
+  it('reads the scheduled time on the device\'s clock and moves it onto the hub\'s', () => {
+    // The dispenser's clock is two hours ahead: it says 10:00 when the hub says 08:00.
+    const hubNow = new Date('2026-11-22T08:00:00.000Z');
+    const e = { id: 'e', ts: '2026-11-22T10:00:00.000Z', type: 'dose_due', doseId: 'morgen', scheduledAt: '2026-11-22T10:00:00.000Z' } as DeviceEvent;
+    const out = evaluate({ rules, deviceKind: 'medicine_dispenser', resident, memory: EMPTY_MEMORY, event: e, now: hubNow });
+    expect(out.effects.find((x) => x.do === 'watch')).toMatchObject({ dueAt: new Date('2026-11-22T09:00:00.000Z') });
+    // A dispenser in 2099 does not push the deadline into 2099.
+    const far = { ...e, ts: '2099-01-01T00:00:00.000Z', scheduledAt: '2099-01-01T00:00:00.000Z' } as DeviceEvent;
+    const w = evaluate({ rules, deviceKind: 'medicine_dispenser', resident, memory: EMPTY_MEMORY, event: far, now: hubNow }).effects.find((x) => x.do === 'watch');
+    expect(w).toMatchObject({ dueAt: new Date('2026-11-22T09:00:00.000Z') });
+  });
   it('raises at once when the dispenser itself reports the dose missed', () => {
     expect(raised(run('medicine_dispenser', { type: 'dose_missed', doseId: 'kveld', scheduledAt: '2026-11-22T20:00:00Z' }, new Date()).effects)).toEqual(['dose_not_taken']);
   });
@@ -212,5 +223,18 @@ describe('rule bodies round-trip the schema', () => {
   it('keeps types through Static', () => {
     const r: RuleBody = { kind: 'absence', watch: 'silence', name: 'x', enabled: false, alarmType: 'device_offline', priority: 2, category: 'technical', intervals: 2 };
     expect(Value.Check(RuleBodySchema, r)).toBe(true);
+  });
+});
+
+describe('a rule that throws', () => {
+  it('is reported with its id, what it produced is dropped, and the other rules still act', () => {
+    const broken = { id: 'rule-broken', tenantId: '0301', kind: 'instant', enabled: true, alarmType: 'broken', priority: 2, category: 'care' } as unknown as Rule;
+    const out = run('safety_alarm', { type: 'button_pressed' }, new Date(), { rules: [broken, ...rules] });
+    expect(out.failures).toEqual([expect.objectContaining({ ruleId: 'rule-broken', ruleKind: 'instant', alarmType: 'broken' })]);
+    expect(out.failures[0]?.message).toMatch(/includes|undefined/);
+    expect(raised(out.effects)).toEqual(['button_pressed']);
+  });
+  it('leaves no failures when every rule is sound', () => {
+    expect(run('safety_alarm', { type: 'button_pressed' }, new Date()).failures).toEqual([]);
   });
 });
