@@ -8,6 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboard } from '../../dashboard/build.ts';
 import { topics } from '../../hub/core/topics.ts';
+import { accessibilityViolations } from '../helpers/a11y.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { connectDevice, nextEventId, type Registered, registerDevice, startTestHub, tempDir, type TestHub } from '../helpers/hub.ts';
 import { freePort } from '../helpers/influxd.ts';
@@ -41,11 +42,18 @@ afterAll(async () => {
   await t?.close();
 });
 
+/** Every screen passes the accessibility check (WCAG 2.1 AA), in the state it is in now. */
+async function accessible(page: Page, screen: string): Promise<void> {
+  expect(await accessibilityViolations(page), screen).toEqual([]);
+}
+
 async function signIn(username: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, timezoneId: 'Europe/Oslo', locale: 'nb-NO' });
   const page = await context.newPage();
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(`http://127.0.0.1:${httpPort}/`);
+  await page.getByTestId('login').waitFor();
+  await accessible(page, 'sign-in');
   await page.fill('input[name=username]', username);
   await page.fill('input[name=password]', 'passord-123');
   await page.click('button[type=submit]');
@@ -85,6 +93,7 @@ describe('the operator dashboard', () => {
     // Announced to screen readers, naming the resident.
     await ola.getByTestId('announcer').filter({ hasText: 'Ny alarm: Alarmknapp, Kari Nordmann' }).waitFor({ state: 'attached' });
     await ola.screenshot({ path: `${SHOTS}/queue.png` });
+    await accessible(ola, 'queue');
 
     await row(ola, alarm.id).getByTestId('claim').click();
     await row(kari, alarm.id).locator('text=Tatt av ola').waitFor();
@@ -97,6 +106,7 @@ describe('the operator dashboard', () => {
     await expect(ola.getByTestId('resident-keyinfo').textContent()).resolves.toContain('Nøkkelboks');
     await ola.locator('text=Per Nordmann').waitFor();
     await ola.screenshot({ path: `${SHOTS}/alarm.png` });
+    await accessible(ola, 'alarm detail');
 
     await ola.getByTestId('resolve-reason').selectOption('staff_sent');
     await ola.getByTestId('resolve-note').fill('Hjemmetjenesten var på stedet, bruker ok');
@@ -111,6 +121,7 @@ describe('the operator dashboard', () => {
     await kari.getByTestId('resolved-search').fill('hjemmetjenesten');
     await kari.getByTestId('resolved-row').filter({ hasText: 'Personell sendt' }).waitFor();
     expect(await kari.getByTestId('resolved-row').count()).toBe(1);
+    await accessible(kari, 'resolved alarms');
     await kari.getByTestId('resolved-search').fill('ingen slik tekst');
     await kari.getByTestId('resolved-row').first().waitFor({ state: 'detached' });
     await ola.context().close();
@@ -135,6 +146,44 @@ describe('the operator dashboard', () => {
     await page.getByTestId('map-no-tiles').waitFor();
     await page.getByTestId('map-no-tiles').scrollIntoViewIfNeeded();
     await page.screenshot({ path: `${SHOTS}/gps-alarm.png` });
+    await accessible(page, 'GPS alarm with map');
+    await page.context().close();
+  });
+
+  it('shows the newest position when the tracker\'s clock is years off, and tells the technician about the clock', async () => {
+    const page = await signIn('ola');
+    const dev = await registerDevice(t.api, 'gps_tracker');
+    await t.api('PUT', `/api/residents/${dev.residentId}`, {
+      name: 'Ola Skeiv', address: 'Bogstadveien 1, 0355 Oslo',
+      safeZone: { type: 'circle', center: { lat: 59.927, lon: 10.737 }, radiusMetres: 250 },
+    });
+    const client = await connectDevice(t.mqttUrl, dev);
+    const send = (e: Record<string, unknown>) => client.publishAsync(topics.events(dev.id), JSON.stringify({ id: nextEventId(), ...e }), { qos: 1 });
+    // The tracker's clock is in 2099 for the first fix, then in 1999 for the newest.
+    await send({ ts: '2099-06-01T12:00:00Z', type: 'position', lat: 59.9271, lon: 10.7371, accuracy: 10 });
+    await new Promise((r) => setTimeout(r, 20));
+    await send({ ts: '1999-06-01T12:00:00Z', type: 'position', lat: 59.9400, lon: 10.7500, accuracy: 10 });
+    await send({ ts: '1999-06-01T12:00:05Z', type: 'sos_pressed' });
+    await client.endAsync();
+    const alarm = (await t.api('GET', '/api/alarms?state=open')).body.find((a: { deviceId: string }) => a.deviceId === dev.id);
+    await row(page, alarm.id).click();
+    await page.locator('[data-testid=map][aria-label*="59.94000, 10.75000"]').waitFor();
+    await page.getByTestId('device-flags').locator('[data-flag=clock_skew]').filter({ hasText: 'bak huben' }).waitFor();
+    await page.getByTestId('device-flags').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: `${SHOTS}/gps-skewed-clock.png` });
+    await accessible(page, 'alarm with device flags');
+    await page.context().close();
+  });
+
+  it('returns to sign-in with a notice when the session ends elsewhere', async () => {
+    const page = await signIn('kari');
+    const token = await page.evaluate(`JSON.parse(sessionStorage.getItem('velferd.session') ?? '{}').token`) as string | undefined;
+    expect(token).toBeTruthy();
+    const res = await fetch(`http://127.0.0.1:${httpPort}/api/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(204);
+    await page.getByTestId('session-ended').waitFor();
+    await page.getByTestId('login').waitFor();
+    await accessible(page, 'sign-in after the session ended');
     await page.context().close();
   });
 
@@ -145,6 +194,7 @@ describe('the operator dashboard', () => {
     await page.getByTestId('stale-banner').waitFor();
     await expect(page.getByTestId('stale-banner').textContent()).resolves.toContain('kan være utdatert');
     await page.screenshot({ path: `${SHOTS}/stale.png` });
+    await accessible(page, 'stale banner');
 
     t = await start();
     await press(dev, 'fall_detected');
@@ -187,6 +237,7 @@ describe('the operator dashboard', () => {
     await page.getByTestId('language').selectOption('en');
     await page.locator('[data-testid=live-status]:has-text("Live")').waitFor();
     await page.locator('text=Alarm queue').first().waitFor();
+    await accessible(page, 'queue in English');
     await page.context().close();
   });
 });

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { RESOLUTION_REASONS, SYSTEM_REASONS, type Alarm } from '../../hub/core/alarms.ts';
-import { DEVICE_KINDS } from '../../hub/core/events.ts';
+import { RESOLUTION_REASONS, SYSTEM_REASONS, TRANSITION_ACTIONS, type Alarm } from '../../hub/core/alarms.ts';
+import { DEVICE_KINDS, eventTypesOf } from '../../hub/core/events.ts';
+import { DEVICE_FLAGS } from '../../hub/core/model.ts';
 import { defaultRules } from '../../hub/core/rules.ts';
+import { OUTAGE_TYPE, RULE_FAILED_TYPE } from '../../hub/alarms/service.ts';
+import { positionOf } from '../../dashboard/src/lib/position.ts';
 import { apply, disconnected, EMPTY, newlyRaised, queue } from '../../dashboard/src/lib/alarms-state.ts';
 import { clockSkewMs, formatAge, formatTime } from '../../dashboard/src/lib/format.ts';
-import { alarmTypeLabel, DICTIONARIES, type Key, LANGUAGES, translate } from '../../dashboard/src/lib/i18n.ts';
+import { alarmTypeLabel, DICTIONARIES, eventTypeLabel, type Key, LANGUAGES, translate } from '../../dashboard/src/lib/i18n.ts';
 
 const base: Alarm = {
   id: 'a', tenantId: '0301', residentId: 'r', deviceId: 'd', type: 'button_pressed', category: 'care', priority: 3, state: 'open',
@@ -26,11 +29,14 @@ describe('translations', () => {
     }
   });
   it('name every alarm type of the default rules, every reason and every device kind', () => {
-    const types = [...new Set([...defaultRules().map((r) => r.alarmType), 'outage'])];
+    const types = [...new Set([...defaultRules().map((r) => r.alarmType), OUTAGE_TYPE, RULE_FAILED_TYPE])];
     for (const lang of LANGUAGES) {
       for (const type of types) expect(alarmTypeLabel(lang, type), `${lang} ${type}`).not.toBe(type.replace(/_/g, ' '));
       for (const r of [...RESOLUTION_REASONS, ...SYSTEM_REASONS]) expect(DICTIONARIES[lang], `${lang} reason_${r}`).toHaveProperty(`reason_${r}`);
       for (const k of DEVICE_KINDS) expect(DICTIONARIES[lang], `${lang} kind_${k}`).toHaveProperty(`kind_${k}`);
+      for (const f of DEVICE_FLAGS) expect(DICTIONARIES[lang], `${lang} flag_${f}`).toHaveProperty(`flag_${f}`);
+      for (const a of TRANSITION_ACTIONS) expect(DICTIONARIES[lang], `${lang} action_${a}`).toHaveProperty(`action_${a}`);
+      for (const k of DEVICE_KINDS) for (const e of eventTypesOf(k)) expect(eventTypeLabel(lang, e), `${lang} ${e}`).not.toBe(e.replace(/_/g, ' '));
     }
   });
   it('fills placeholders and shows an unknown alarm type readably', () => {
@@ -92,5 +98,19 @@ describe('the queue from the live channel', () => {
     expect(queue(s).map((a) => a.id)).toEqual(['a']);
     s = apply(s, { type: 'resume', epoch: 'e', seq: 3, now });
     expect(s.synced).toBe(true);
+  });
+});
+
+describe('the position on the map', () => {
+  const ev = (lat: number, receivedAt: string, ts: string) => ({ receivedAt, event: { id: 'x', ts, type: 'position' as const, lat, lon: 10, accuracy: 5 } });
+  it('is the newest fix by the hub\'s time, whatever the device\'s clock said', () => {
+    const detail = { events: [ev(60, '2026-11-26T10:00:00Z', '2099-01-01T00:00:00Z'), ev(61, '2026-11-26T10:05:00Z', '2026-11-26T10:05:00Z')] };
+    expect(positionOf(detail, null)).toMatchObject({ lat: 61 });
+    const device = { position: { lat: 62, lon: 10, accuracy: 5, at: '2026-11-26T10:10:00Z', deviceTs: '2001-01-01T00:00:00Z' } };
+    expect(positionOf(detail, device)).toMatchObject({ lat: 62 });
+    expect(positionOf({ events: [ev(63, '2026-11-26T10:20:00Z', '2001-01-01T00:00:00Z')] }, device)).toMatchObject({ lat: 63 });
+  });
+  it('is nothing when nothing has a position', () => {
+    expect(positionOf({ events: [] }, { position: null })).toBeNull();
   });
 });

@@ -7,8 +7,9 @@ import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { RESOLUTION_REASONS } from '../../../../hub/core/alarms.ts';
 import { type Alarm, type AlarmDetail as Detail, type Api, ApiError, type DashboardConfig, type Device, type Resident } from '../../data/api.ts';
-import { formatTime } from '../../lib/format.ts';
-import { alarmTypeLabel, type Key, type Lang, translate } from '../../lib/i18n.ts';
+import { formatAge, formatTime } from '../../lib/format.ts';
+import { positionOf } from '../../lib/position.ts';
+import { alarmTypeLabel, eventTypeLabel, type Key, type Lang, translate } from '../../lib/i18n.ts';
 import { MapView } from './MapView.ts';
 
 export type AlarmDetailProps = {
@@ -24,14 +25,9 @@ export type AlarmDetailProps = {
   onResidentSaved(r: Resident): void;
 };
 
-type Position = { lat: number; lon: number; accuracy?: number };
-
-function positionOf(detail: Detail | null, device: Device | null): Position | null {
-  const fromEvents = detail?.events.map((e) => e.event).reverse().find((e) => e.type === 'position' || (e.type === 'sos_pressed' && e.lat !== undefined));
-  if (fromEvents && 'lat' in fromEvents && fromEvents.lat !== undefined && fromEvents.lon !== undefined) {
-    return { lat: fromEvents.lat, lon: fromEvents.lon, ...('accuracy' in fromEvents ? { accuracy: fromEvents.accuracy } : {}) };
-  }
-  return device?.position ? { lat: device.position.lat, lon: device.position.lon, accuracy: device.position.accuracy } : null;
+function skewText(seconds: number | null, lang: Lang): string {
+  if (seconds === null) return '–';
+  return translate(lang, seconds >= 0 ? 'skewAhead' : 'skewBehind', { d: formatAge(Math.abs(seconds) * 1000, lang) });
 }
 
 export function AlarmDetail(p: AlarmDetailProps) {
@@ -117,17 +113,23 @@ export function AlarmDetail(p: AlarmDetailProps) {
           <p>${translate(p.lang, `kind_${device.kind}` as Key)} · ${device.serial} · ${device.online ? t('online') : t('offline')}</p>
           <p><span class="label">${t('battery')}:</span> ${device.battery ?? '–'} % · <span class="label">${t('signal')}:</span> ${device.signal ?? '–'} dBm</p>
           <p><span class="label">${t('lastContact')}:</span> ${device.lastSeenAt ? formatTime(device.lastSeenAt, p.lang) : '–'}</p>
+          ${device.position ? html`<p><span class="label">${t('positionReceived')}:</span> ${formatTime(device.position.at, p.lang)}</p>` : null}
+          ${device.flags.length > 0 ? html`
+            <div data-testid="device-flags">
+              <p class="label">${t('deviceAttention')}:</p>
+              <ul>${device.flags.map((f) => html`<li data-flag=${f}>${translate(p.lang, `flag_${f}` as Key, { skew: skewText(device.clockSkewSeconds, p.lang) })}</li>`)}</ul>
+            </div>` : null}
         </div>` : null}
 
       ${detail ? html`
         <div class="card">
           <h3>${t('events')}</h3>
           <ul class="events" data-testid="events">
-            ${detail.events.map((e) => html`<li>${formatTime(e.receivedAt, p.lang)} · ${e.event.type}</li>`)}
+            ${detail.events.map((e) => html`<li>${formatTime(e.receivedAt, p.lang)} · ${eventTypeLabel(p.lang, e.event.type)}</li>`)}
           </ul>
           <h3>${t('history')}</h3>
           <ul class="events">
-            ${detail.transitions.map((x) => html`<li>${formatTime(x.at, p.lang)} · ${x.action} · ${x.actor.name}${x.detail ? ` · ${x.detail}` : ''}</li>`)}
+            ${detail.transitions.map((x) => html`<li>${formatTime(x.at, p.lang)} · ${translate(p.lang, `action_${x.action}` as Key)} · ${x.actor.type === 'system' ? t('actorSystem') : x.actor.name}${x.detail ? ` · ${x.detail}` : ''}</li>`)}
           </ul>
         </div>` : null}
 

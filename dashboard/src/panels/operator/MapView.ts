@@ -44,7 +44,7 @@ export function MapView(p: MapViewProps) {
   }, [p.position.lat, p.position.lon, p.position.accuracy, JSON.stringify(p.zone), p.tileUrl]);
   return html`
     <div>
-      <div ref=${el} class="map" data-testid="map" role="img" aria-label=${`${translate(p.lang, 'lastPosition')}: ${p.position.lat.toFixed(5)}, ${p.position.lon.toFixed(5)}`}></div>
+      <div ref=${el} class="map" data-testid="map" role="region" aria-label=${`${translate(p.lang, 'lastPosition')}: ${p.position.lat.toFixed(5)}, ${p.position.lon.toFixed(5)}`}></div>
       ${tilesFailed ? html`<p class="muted" data-testid="map-no-tiles">${translate(p.lang, 'mapNoTiles')}</p>` : null}
     </div>`;
 }
