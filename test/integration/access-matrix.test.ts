@@ -1,0 +1,162 @@
+/**
+ * Every route × every role × own and other municipality. The routes come from the OpenAPI
+ * document, so a route added without a row in MATRIX fails the first test the day it is added.
+ * Users serve Oslo (0301); the administrator serves all. Targets are fresh records of Oslo and
+ * of Bergen (4601), made through the real API and, for alarms, by a real device over MQTT.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLES, type Role } from '../../hub/core/access.ts';
+import { defaultRules } from '../../hub/core/rules.ts';
+import { topics } from '../../hub/core/topics.ts';
+import { apiClient, connectDevice, nextEventId, registerDevice, startTestHub, type TestHub } from '../helpers/hub.ts';
+
+const OWN = '0301';
+const OTHER = '4601';
+
+let t: TestHub;
+const tokens = new Map<Role, string>();
+let seq = 0;
+const unique = () => `${process.pid}-${++seq}`;
+
+beforeAll(async () => {
+  t = await startTestHub();
+  await t.api('POST', '/api/tenants', { id: OWN, name: 'Oslo' });
+  await t.api('POST', '/api/tenants', { id: OTHER, name: 'Bergen' });
+  for (const role of ROLES) {
+    if (role === 'admin') {
+      tokens.set(role, t.adminToken);
+      continue;
+    }
+    await t.api('POST', '/api/users', { username: `matrix-${role}`, password: 'passord-123', role, tenantIds: [OWN] });
+    tokens.set(role, await login(`matrix-${role}`));
+  }
+});
+afterAll(async () => { await t.close(); });
+
+async function login(username: string): Promise<string> {
+  const r = await t.api('POST', '/api/auth/login', { username, password: 'passord-123' }, null);
+  return r.body.token;
+}
+
+/** Fresh records of a municipality, made by the administrator. */
+const make = {
+  async device(tenantId: string) {
+    return registerDevice(t.api, 'safety_alarm', tenantId);
+  },
+  async alarm(tenantId: string): Promise<string> {
+    const dev = await registerDevice(t.api, 'safety_alarm', tenantId);
+    const c = await connectDevice(t.mqttUrl, dev);
+    await c.publishAsync(topics.events(dev.id), JSON.stringify({ id: nextEventId(), ts: new Date().toISOString(), type: 'button_pressed' }), { qos: 1 });
+    await c.endAsync();
+    const alarms = (await t.api('GET', `/api/alarms?tenantId=${tenantId}&limit=500`)).body as { id: string; deviceId: string }[];
+    const a = alarms.find((x) => x.deviceId === dev.id);
+    if (!a) throw new Error('no alarm raised');
+    return a.id;
+  },
+  async rule(tenantId: string): Promise<string> {
+    const r = await t.api('POST', '/api/rules', { ...defaultRules()[0], tenantId });
+    return r.body.id;
+  },
+};
+
+type Who = 'public' | 'signed-in' | readonly Role[];
+type Call = { path: string; body?: unknown; token?: string };
+type Row = {
+  who: Who;
+  /** Whether the target's municipality decides (then it is tried in the own and the other one). */
+  scoped: boolean;
+  call(tenantId: string, role: Role): Promise<Call>;
+  /** Statuses that mean the call was allowed; 2xx by default. */
+  ok?: number[];
+};
+
+const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
+const STAFF = ['operator', 'technician', 'admin'] as const;
+const TECH = ['technician', 'admin'] as const;
+const ADMIN = ['admin'] as const;
+
+const MATRIX: Record<string, Row> = {
+  'GET /api/health': { who: 'public', scoped: false, call: async () => ({ path: '/api/health' }) },
+  'GET /api/ready': { who: 'public', scoped: false, call: async () => ({ path: '/api/ready' }) },
+  'GET /api/dashboard-config': { who: 'public', scoped: false, call: async () => ({ path: '/api/dashboard-config' }) },
+  'POST /api/auth/login': {
+    who: 'public', scoped: false,
+    call: async (_t, role) => ({ path: '/api/auth/login', body: { username: role === 'admin' ? 'admin' : `matrix-${role}`, password: role === 'admin' ? 'test-admin-password' : 'passord-123' }, token: '' }),
+  },
+  'POST /api/auth/logout': {
+    who: 'signed-in', scoped: false,
+    // A session of its own, so the matrix's tokens stay valid.
+    call: async (_t, role) => ({ path: '/api/auth/logout', token: role === 'admin' ? (await t.api('POST', '/api/auth/login', { username: 'admin', password: 'test-admin-password' }, null)).body.token : await login(`matrix-${role}`) }),
+  },
+  'POST /api/live/ticket': { who: STAFF, scoped: false, call: async () => ({ path: '/api/live/ticket' }) },
+  'POST /api/tenants': { who: ADMIN, scoped: false, call: async () => ({ path: '/api/tenants', body: { id: String(1000 + (seq++ % 8000)).padStart(4, '0'), name: 'Ny kommune' } }) },
+  'GET /api/tenants': { who: ['operator', 'technician', 'leader', 'admin'], scoped: false, call: async () => ({ path: '/api/tenants' }) },
+  'POST /api/users': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: '/api/users', body: { username: `u-${unique()}`, password: 'passord-123', role: 'operator', tenantIds: [tenantId] } }) },
+  'POST /api/residents': { who: TECH, scoped: true, call: async (tenantId) => ({ path: '/api/residents', body: { tenantId, name: 'Ny Beboer', address: 'Gate 1' } }) },
+  'GET /api/residents': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/residents?tenantId=${tenantId}` }) },
+  'GET /api/residents/{id}': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/residents/${(await make.device(tenantId)).residentId}?reason=matrix` }) },
+  'PUT /api/residents/{id}': { who: TECH, scoped: true, call: async (tenantId) => ({ path: `/api/residents/${(await make.device(tenantId)).residentId}`, body: { name: 'Endret', address: 'Gate 2' } }) },
+  'PUT /api/residents/{id}/maintenance': { who: TECH, scoped: true, call: async (tenantId) => ({ path: `/api/residents/${(await make.device(tenantId)).residentId}/maintenance`, body: { until: inAnHour() } }) },
+  'POST /api/devices': { who: TECH, scoped: true, call: async (tenantId) => ({ path: '/api/devices', body: { tenantId, kind: 'door_lock', serial: `M-${unique()}` } }) },
+  'GET /api/devices': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/devices?tenantId=${tenantId}` }) },
+  'GET /api/devices/{id}': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/devices/${(await make.device(tenantId)).id}` }) },
+  'DELETE /api/devices/{id}': { who: TECH, scoped: true, call: async (tenantId) => ({ path: `/api/devices/${(await make.device(tenantId)).id}` }) },
+  'GET /api/devices/{id}/events': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/devices/${(await make.device(tenantId)).id}/events` }) },
+  'PUT /api/devices/{id}/maintenance': { who: TECH, scoped: true, call: async (tenantId) => ({ path: `/api/devices/${(await make.device(tenantId)).id}/maintenance`, body: { until: inAnHour() } }) },
+  'GET /api/alarms': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/alarms?tenantId=${tenantId}` }) },
+  'GET /api/alarms/{id}': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/alarms/${await make.alarm(tenantId)}` }) },
+  'POST /api/alarms/{id}/acknowledge': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/alarms/${await make.alarm(tenantId)}/acknowledge` }) },
+  'POST /api/alarms/{id}/resolve': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/alarms/${await make.alarm(tenantId)}/resolve`, body: { reason: 'false_alarm', note: 'matrise' } }) },
+  'GET /api/rules': { who: ['operator', 'technician', 'leader', 'admin'], scoped: true, call: async (tenantId) => ({ path: `/api/rules?tenantId=${tenantId}` }) },
+  'POST /api/rules': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: '/api/rules', body: { ...defaultRules()[0], tenantId } }) },
+  'GET /api/rules/{id}': { who: ['operator', 'technician', 'leader', 'admin'], scoped: true, call: async (tenantId) => ({ path: `/api/rules/${await make.rule(tenantId)}` }) },
+  'PUT /api/rules/{id}': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/rules/${await make.rule(tenantId)}`, body: defaultRules()[0] }) },
+  'DELETE /api/rules/{id}': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/rules/${await make.rule(tenantId)}` }) },
+};
+
+type Expectation = 'allowed' | 'no-permission' | 'other-municipality';
+function expectation(row: Row, role: Role, tenantId: string): Expectation {
+  if (row.who === 'public' || row.who === 'signed-in') return 'allowed';
+  if (!row.who.includes(role)) return 'no-permission';
+  if (row.scoped && tenantId === OTHER && role !== 'admin') return 'other-municipality';
+  return 'allowed';
+}
+
+describe('the role × municipality matrix', () => {
+  it('has a row for every route in the OpenAPI document, and none for a route that is gone', async () => {
+    const doc = (await (await fetch(`${t.httpUrl}/docs/json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const routes = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort();
+    expect(routes).toEqual(Object.keys(MATRIX).sort());
+  });
+
+  for (const [route, row] of Object.entries(MATRIX)) {
+    const [method, template] = route.split(' ') as [string, string];
+    it(`${route}: each role, own and other municipality`, async () => {
+      const outcomes: string[] = [];
+      for (const role of ROLES) {
+        for (const tenantId of row.scoped ? [OWN, OTHER] : [OWN]) {
+          const c = await row.call(tenantId, role);
+          const token = c.token === undefined ? tokens.get(role) ?? null : c.token || null;
+          const res = await apiClient(t.httpUrl, () => token)(method, c.path, c.body, token);
+          const want = expectation(row, role, tenantId);
+          const ok = want === 'allowed'
+            ? (row.ok ?? [200, 201, 204]).includes(res.status)
+            : want === 'no-permission' ? res.status === 403 : res.status === 403 || res.status === 404;
+          outcomes.push(`${role}@${tenantId}: ${res.status} ${ok ? 'as' : 'NOT as'} ${want}${ok ? '' : ` (${JSON.stringify(res.body).slice(0, 160)})`}`);
+        }
+      }
+      expect(outcomes.filter((o) => o.includes('NOT as')), `${template}\n${outcomes.join('\n')}`).toEqual([]);
+    });
+  }
+
+  it('refuses every protected route without a session, and with a forged one', async () => {
+    for (const [route, row] of Object.entries(MATRIX)) {
+      if (row.who === 'public') continue;
+      const [method] = route.split(' ') as [string];
+      const c = await row.call(OWN, 'admin');
+      for (const token of [null, 'forged-token']) {
+        expect((await apiClient(t.httpUrl, () => token)(method, c.path, c.body ?? (method === 'GET' || method === 'DELETE' ? undefined : {}), token)).status, `${route} ${token}`).toBe(401);
+      }
+    }
+  });
+});
