@@ -8,6 +8,8 @@ import { type Broker, startBroker } from '../broker/broker.ts';
 import { CommandDelivery } from './commands/delivery.ts';
 import { HealthMonitor } from './health.ts';
 import { CommandOutbox } from './store/outbox.ts';
+import { ChainTests } from './chaintests/service.ts';
+import { DeviceTestStore } from './store/tests.ts';
 import { AlarmScheduler } from './alarms/scheduler.ts';
 import { AlarmService } from './alarms/service.ts';
 import { buildApi } from './api/server.ts';
@@ -53,7 +55,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     : new EmbeddedTimeSeries(config.dataDir);
   const series = new TimeSeriesWriter(timeseries, log.child({ part: 'timeseries' }));
   const bus = new EventBus();
-  const devices = new DeviceStore(db, { clockSkewSeconds: config.clockSkewSeconds, now });
+  const devices = new DeviceStore(db, { clockSkewSeconds: config.clockSkewSeconds, fleet: config.fleet, now });
   const events = new EventStore(db);
   const residents = new ResidentStore(db);
   const rules = new RuleStore(db);
@@ -63,9 +65,11 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   // The alarm module records commands in the outbox; delivery sends them through the broker.
   const outbox = new CommandOutbox(db);
   const delivery = new CommandDelivery({ outbox, writer, bus, log: log.child({ part: 'commands' }), now });
+  const deviceTests = new DeviceTestStore(db);
+  const chainTests = new ChainTests(deviceTests, devices, config.testWindowSeconds);
   const alarmService = new AlarmService({
     db, alarms, rules, devices, residents, bus, log: log.child({ part: 'alarms' }), policy: config.alarms, silence: config.silence,
-    outbox, commandTtlSeconds: config.commandTtlSeconds,
+    outbox, commandTtlSeconds: config.commandTtlSeconds, tests: chainTests,
   });
   const ingest = new Ingest({
     devices, events, writer, series, bus, log: log.child({ part: 'ingest' }), now,
@@ -96,7 +100,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   delivery.attach(mqtt);
 
   const ctx: HubContext = {
-    log, now, db, writer, devices, events, ingest, bus, timeseries, series, residents, rules, alarms, alarmService, outbox,
+    log, now, db, writer, devices, events, ingest, bus, timeseries, series, residents, rules, alarms, alarmService, outbox, deviceTests, chainTests,
     tenants: new TenantStore(db),
     users,
     audit: new AuditLog(db),
@@ -118,6 +122,10 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   bus.on('broker', 'device.decommissioned', ({ deviceId }) => {
     const n = mqtt.disconnectDevice(deviceId);
     log.info({ deviceId, connections: n }, 'device decommissioned; connections closed');
+  });
+  bus.on('broker', 'device.credentials_rotated', ({ deviceId }) => {
+    const n = mqtt.disconnectDevice(deviceId);
+    log.info({ deviceId, connections: n }, 'device credentials rotated; connections with the old password closed');
   });
 
   const api = await buildApi(ctx, { map: config.map, live });

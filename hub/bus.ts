@@ -13,6 +13,8 @@ export type HubEvents = {
   'device.rejected': { device: DeviceIdentity; code: RejectCode; reason: string; at: Date };
   'device.connection': { device: DeviceIdentity; online: boolean; at: Date };
   'device.decommissioned': { deviceId: string; at: Date };
+  /** A device's password was replaced: its open connections must close. */
+  'device.credentials_rotated': { deviceId: string; at: Date };
   /** A command for a device was committed to the outbox. */
   'command.queued': { deviceId: string };
   /** A user's session ended (logout): its live sockets close. */

@@ -5,6 +5,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { type AlarmPolicy, DEFAULT_POLICY } from './core/alarms.ts';
+import { DEFAULT_FLEET_POLICY, type FleetPolicy } from './core/fleet.ts';
 import { DEFAULT_SILENCE_POLICY, type SilencePolicy } from './core/silence.ts';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
@@ -28,6 +29,8 @@ export const EnvSchema = Type.Object({
   MQTT_CONNECT_TIMEOUT_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })),
   COMMAND_TTL_SECONDS: Type.Optional(Type.Integer({ minimum: 10, maximum: 7 * 86_400 })),
   HEALTH_BUFFER_POINTS: Type.Optional(Type.Integer({ minimum: 1 })),
+  TEST_WINDOW_MINUTES: Type.Optional(Type.Integer({ minimum: 1, maximum: 24 * 60 })),
+  TEST_VALID_MONTHS: Type.Optional(Type.Integer({ minimum: 1, maximum: 120 })),
   LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
 });
 export type Env = Static<typeof EnvSchema>;
@@ -58,6 +61,10 @@ export type Config = {
   commandTtlSeconds: number;
   /** Health: time-series points waiting beyond this make the hub `degraded`. */
   health: { bufferPoints: number };
+  /** The fleet: how long a passed chain test counts, battery and signal limits. */
+  fleet: FleetPolicy;
+  /** How long a chain test waits for the device. */
+  testWindowSeconds: number;
 };
 
 export const DEFAULT_SCHEDULER = { tickMs: 250, silenceEveryMs: 5000 };
@@ -128,5 +135,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     mqtt: { maxPendingPerAddress: e.MQTT_MAX_PENDING_PER_ADDRESS ?? 50, connectTimeoutMs: (e.MQTT_CONNECT_TIMEOUT_SECONDS ?? 30) * 1000 },
     commandTtlSeconds: e.COMMAND_TTL_SECONDS ?? 3600,
     health: { bufferPoints: e.HEALTH_BUFFER_POINTS ?? 100_000 },
+    fleet: { ...DEFAULT_FLEET_POLICY, ...(e.TEST_VALID_MONTHS ? { testValidDays: Math.round(e.TEST_VALID_MONTHS * 365 / 12) } : {}) },
+    testWindowSeconds: (e.TEST_WINDOW_MINUTES ?? 15) * 60,
   };
 }

@@ -13,6 +13,8 @@ import type { Db } from './store/db.ts';
 import type { DeviceStore } from './store/devices.ts';
 import type { EventStore } from './store/events.ts';
 import type { CommandOutbox } from './store/outbox.ts';
+import type { DeviceTestStore } from './store/tests.ts';
+import type { ChainTests } from './chaintests/service.ts';
 import type { ResidentStore } from './store/residents.ts';
 import type { RuleStore } from './store/rules.ts';
 import type { TenantStore } from './store/tenants.ts';
@@ -36,6 +38,8 @@ export type HubContext = {
   alarms: AlarmStore;
   alarmService: AlarmService;
   outbox: CommandOutbox;
+  deviceTests: DeviceTestStore;
+  chainTests: ChainTests;
   timeseries: TimeSeriesStore;
   series: TimeSeriesWriter;
   ingest: Ingest;

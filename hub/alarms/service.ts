@@ -11,7 +11,7 @@ import type { EventBus } from '../bus.ts';
 import { type Principal, servesTenant } from '../core/access.ts';
 import {
   type Alarm, type AlarmPolicy, type Refusal, type ResolutionReason, type Step, type TransitionAction,
-  acknowledge, clear, escalate, note, raise, repeat, residentCancel, resolve,
+  acknowledge, clear, escalate, markTest, note, raise, repeat, residentCancel, resolve,
 } from '../core/alarms.ts';
 import type { DeviceEvent } from '../core/events.ts';
 import { type RaiseSpec, type Rule, type RuleFailure, evaluate } from '../core/rules.ts';
@@ -21,6 +21,7 @@ import { type AlarmStore, dedupeKey } from '../store/alarms.ts';
 import type { Db } from '../store/db.ts';
 import type { DeviceIdentity, DeviceStore } from '../store/devices.ts';
 import type { ResidentStore } from '../store/residents.ts';
+import type { ChainTests } from '../chaintests/service.ts';
 import type { CommandOutbox } from '../store/outbox.ts';
 import type { RuleStore } from '../store/rules.ts';
 
@@ -41,6 +42,8 @@ export type AlarmDeps = {
   silence: SilencePolicy;
   /** Commands to devices (`alarm_received` on acknowledge) are recorded here, in the same commit. */
   outbox: CommandOutbox;
+  /** Chain tests: an event may be a technician's test press; a resolution may confirm one. */
+  tests: ChainTests;
   commandTtlSeconds: number;
 };
 
@@ -141,7 +144,32 @@ export class AlarmService {
           break;
       }
     }
+    const test = this.d.tests.onEvent(device.deviceId, device.kind, event.type, receivedAt);
+    if (test) this.markTestAlarm(device, context.residentId, event, receivedAt, test, changes);
     return { changes, failures };
+  }
+
+  /**
+   * The technician's press during a chain test: the alarm it raised (or, if no rule raised one,
+   * a test alarm raised here, maintenance or not) is marked as the test's and goes to the queue.
+   */
+  private markTestAlarm(device: DeviceIdentity, residentId: string | null, event: DeviceEvent, at: Date, test: Parameters<ChainTests['marked']>[0], changes: AlarmChange[]): void {
+    let i = changes.findIndex((c) => c.alarm.deviceId === device.deviceId && (c.change === 'raised' || c.change === 'repeated'));
+    if (i < 0) {
+      const spec: RaiseSpec = { ruleId: 'chain-test', alarmType: 'test_alarm', priority: 5, category: 'technical', detail: `chain test ${test.id}` };
+      const existing = this.activeFor(device.deviceId, device.tenantId, spec.alarmType);
+      const s = existing ? repeat(existing, spec, at) : raise({ id: shortId('al'), tenantId: device.tenantId, residentId, deviceId: device.deviceId, spec }, at, this.d.policy);
+      if (existing) this.d.alarms.update(s.alarm, s.transitions);
+      else this.d.alarms.insert(s.alarm, s.transitions);
+      this.d.alarms.addEvent(s.alarm.id, event, at);
+      changes.push({ change: existing ? 'repeated' : 'raised', alarm: s.alarm });
+      i = changes.length - 1;
+    }
+    const c = changes[i] as AlarmChange;
+    const marked = markTest(c.alarm, test.id);
+    this.d.alarms.update(marked, []);
+    changes[i] = { ...c, alarm: marked };
+    this.d.tests.marked(test, marked);
   }
 
   /** A device that connects again is alive: its offline alarm clears itself. */
@@ -193,6 +221,8 @@ export class AlarmService {
       if (!dev || dev.decommissionedAt) continue;
       changes.push(...this.raiseFor({ deviceId: dev.id, tenantId: dev.tenantId }, dev.residentId, JSON.parse(w.spec) as RaiseSpec, now, null));
     }
+    // Chain tests whose window ended.
+    this.d.tests.tick(now);
     // Escalations, in deadline order.
     for (const a of this.d.alarms.dueEscalations(now)) changes.push(...this.step(a, (x) => escalate(x, now, this.d.policy), 'escalated'));
     if (opts.silence) changes.push(...this.checkSilence(now));
@@ -288,7 +318,10 @@ export class AlarmService {
       const a = this.visible(p, id);
       if (!a) return null;
       const r = resolve(a, { id: p.userId, name: p.username }, reason, text, now);
-      if (r.ok) this.d.alarms.update(r.alarm, r.transitions);
+      if (r.ok) {
+        this.d.alarms.update(r.alarm, r.transitions);
+        if (r.alarm.test) this.d.tests.onResolved(r.alarm, reason, p.username, now);
+      }
       return r;
     })();
     if (result?.ok) this.publish(result.transitions.map((t) => ({ change: t.action, alarm: result.alarm })).slice(-1));

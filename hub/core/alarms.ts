@@ -14,7 +14,9 @@ export type AlarmState = (typeof ALARM_STATES)[number];
 export const RESOLUTION_REASONS = ['false_alarm', 'resolved_by_phone', 'staff_sent', 'emergency_services', 'technical_fault', 'cancelled_by_resident', 'other'] as const;
 /** Reasons only the system gives: a technical condition ended. */
 export const SYSTEM_REASONS = ['condition_cleared'] as const;
-export type ResolutionReason = (typeof RESOLUTION_REASONS)[number] | (typeof SYSTEM_REASONS)[number];
+/** The reason that confirms a test alarm: the chain device → hub → response centre works. Only for a test alarm. */
+export const TEST_OK = 'test_ok';
+export type ResolutionReason = (typeof RESOLUTION_REASONS)[number] | (typeof SYSTEM_REASONS)[number] | typeof TEST_OK;
 
 export const TRANSITION_ACTIONS = [
   'raised', 'repeated', 'acknowledged', 'escalated', 'resolved', 'cleared', 'cancelled_by_resident', 'resident_cancelled_late', 'note', 'devices_added',
@@ -49,9 +51,11 @@ export const AlarmSchema = Type.Object({
   acknowledgedAt: Nullable(IsoTime),
   resolvedBy: Nullable(Type.Object({ id: Nullable(Type.String()), name: Type.String() })),
   resolvedAt: Nullable(IsoTime),
-  resolution: Nullable(Type.Object({ reason: lit([...RESOLUTION_REASONS, ...SYSTEM_REASONS]), note: Type.String() })),
+  resolution: Nullable(Type.Object({ reason: lit([...RESOLUTION_REASONS, ...SYSTEM_REASONS, TEST_OK]), note: Type.String() })),
   escalationLevel: Type.Integer(),
   nextEscalationAt: Nullable(IsoTime),
+  test: Type.Optional(Type.Boolean({ description: 'A test alarm (a chain test): shown as such, never counted as a real alarm' })),
+  testId: Type.Optional(Nullable(Type.String({ description: 'The chain test it belongs to' }))),
 });
 export type Alarm = Static<typeof AlarmSchema>;
 
@@ -118,6 +122,11 @@ export function raise(input: RaiseInput, now: Date, policy: AlarmPolicy): Step {
   return { alarm, transitions: [transition(alarm, null, SYSTEM, 'raised', now, alarm.detail)] };
 }
 
+/** Marks an alarm as the test alarm of a chain test. */
+export function markTest(alarm: Alarm, testId: string): Alarm {
+  return { ...alarm, test: true, testId };
+}
+
 /** The same condition again on an alarm still open or acknowledged: count it, keep one row. */
 export function repeat(alarm: Alarm, spec: RaiseSpec, now: Date): Step {
   if (alarm.state === 'resolved') throw new Error('a resolved alarm is not repeated; raise a new one');
@@ -126,7 +135,7 @@ export function repeat(alarm: Alarm, spec: RaiseSpec, now: Date): Step {
   return { alarm: next, transitions: [transition(next, alarm.state, SYSTEM, 'repeated', now, spec.detail ?? null)] };
 }
 
-export type Refusal = { ok: false; code: 'held_by_other' | 'already_resolved'; message: string; alarm: Alarm };
+export type Refusal = { ok: false; code: 'held_by_other' | 'already_resolved' | 'not_a_test'; message: string; alarm: Alarm };
 
 export function acknowledge(alarm: Alarm, user: { id: string; name: string }, now: Date): ({ ok: true } & Step) | Refusal {
   switch (alarm.state) {
@@ -144,6 +153,7 @@ export function acknowledge(alarm: Alarm, user: { id: string; name: string }, no
 
 /** Resolve by an operator. An open alarm is claimed and resolved at once, both recorded. */
 export function resolve(alarm: Alarm, user: { id: string; name: string }, reason: ResolutionReason, note: string, now: Date): ({ ok: true } & Step) | Refusal {
+  if (reason === TEST_OK && !alarm.test) return { ok: false, code: 'not_a_test', message: 'only a test alarm can be confirmed as test_ok', alarm };
   const acked = acknowledge(alarm, user, now);
   if (!acked.ok) return acked;
   const from = acked.alarm;

@@ -4,7 +4,9 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import { ROLES } from './access.ts';
+import { LastTestSchema } from './chain-test.ts';
 import { DeviceKindSchema } from './events.ts';
+import { DEVICE_STATES } from './fleet.ts';
 import { SafeZoneSchema } from './geo.ts';
 import { RiskFlagSchema } from './rules.ts';
 import { literals, Nullable } from './schema.ts';
@@ -125,6 +127,9 @@ export const DeviceSchema = Type.Object({
   refusedConnections: Type.Integer({ description: 'Connections refused for this device (e.g. another device\'s client id)' }),
   lastRefusedConnection: Type.Union([Type.Object({ reason: Type.String(), at: IsoTime }), Type.Null()]),
   flags: Type.Array(literals(DEVICE_FLAGS), { description: 'What a technician should look at' }),
+  lastTest: Type.Union([LastTestSchema, Type.Null()], { description: 'The last chain test that ended' }),
+  lastPassedTestAt: Nullable(Type.String({ format: 'date-time', description: 'When a chain test last passed' })),
+  states: Type.Array(literals(DEVICE_STATES), { description: 'online or offline, and what else holds now: low_battery, never_tested, test_overdue, …' }),
   maintenanceUntil: Nullable(Type.String({ format: 'date-time' })),
   acceptedCount: Type.Integer({ description: 'Events accepted from this device' }),
   rejectedCount: Type.Integer({ description: 'Payloads rejected as malformed or invalid' }),

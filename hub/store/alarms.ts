@@ -100,9 +100,13 @@ export class AlarmStore {
     return this.search({ states: ['open', 'acknowledged'], tenantIds, limit: 100_000, offset: 0 });
   }
 
-  search(q: { states?: readonly AlarmState[]; tenantIds: readonly string[] | 'all'; since?: string; limit: number; offset: number }): Alarm[] {
+  search(q: { states?: readonly AlarmState[]; tenantIds: readonly string[] | 'all'; since?: string; deviceId?: string; limit: number; offset: number }): Alarm[] {
     const where: string[] = [];
     const args: unknown[] = [];
+    if (q.deviceId) {
+      where.push('device_id = ?');
+      args.push(q.deviceId);
+    }
     if (q.states?.length) {
       where.push(`state IN (${q.states.map(() => '?').join(', ')})`);
       args.push(...q.states);

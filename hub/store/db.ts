@@ -241,6 +241,48 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX outbox_pending ON outbox(device_id, created_at) WHERE acked_at IS NULL AND expired_at IS NULL;
     `);
   },
+  `
+  -- Chain tests: device → hub → response centre, proven before a device is trusted.
+  CREATE TABLE device_tests (
+    id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    tenant_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    started_by TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    alarm_id TEXT,
+    ended_at TEXT,
+    ended_by TEXT,
+    detail TEXT
+  );
+  CREATE INDEX device_tests_by_device ON device_tests(device_id, started_at);
+  CREATE INDEX device_tests_open ON device_tests(expires_at) WHERE state IN ('waiting', 'alarm_raised');
+  CREATE INDEX device_tests_by_alarm ON device_tests(alarm_id) WHERE alarm_id IS NOT NULL;
+  ALTER TABLE devices ADD COLUMN last_test_at TEXT;
+  ALTER TABLE devices ADD COLUMN last_test_result TEXT;
+  ALTER TABLE devices ADD COLUMN last_test_by TEXT;
+  ALTER TABLE devices ADD COLUMN last_passed_test_at TEXT;
+  -- Who rotated a device's credentials, and when; never the password.
+  CREATE TABLE credential_rotations (
+    seq INTEGER PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    at TEXT NOT NULL,
+    user_id TEXT,
+    username TEXT NOT NULL
+  );
+  CREATE INDEX credential_rotations_by_device ON credential_rotations(device_id);
+  -- Which resident a device served, and when it changed.
+  CREATE TABLE device_assignments (
+    seq INTEGER PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    at TEXT NOT NULL,
+    from_resident TEXT,
+    to_resident TEXT,
+    username TEXT NOT NULL
+  );
+  CREATE INDEX device_assignments_by_device ON device_assignments(device_id);
+  `,
 ];
 
 export function openDatabase(dataDir: string, file = 'hub.db'): Db {

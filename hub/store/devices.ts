@@ -1,5 +1,7 @@
 import { DEFAULT_HEARTBEAT_SECONDS, type DeviceKind } from '../core/events.ts';
 import { type DeviceMemory, EMPTY_MEMORY } from '../core/rules.ts';
+import type { LastTest, TestResult } from '../core/chain-test.ts';
+import { type DeviceState, deviceStates, type FleetPolicy } from '../core/fleet.ts';
 import type { Device, DeviceFlag, NewDevice } from '../core/model.ts';
 import { hashDeviceSecret, randomToken, shortId, verifyDeviceSecret } from '../security/secrets.ts';
 import type { Db } from './db.ts';
@@ -14,10 +16,21 @@ type Row = {
   clock_skew_s: number | null; position_device_ts: string | null; qos0_care_count: number; last_qos0_care_at: string | null;
   id_conflict_count: number; last_id_conflict_at: string | null; refused_connect_count: number;
   last_refused_connect: string | null; last_refused_connect_at: string | null;
+  last_test_at: string | null; last_test_result: TestResult | null; last_test_by: string | null; last_passed_test_at: string | null;
 };
 
-/** How the device store judges health: the clock skew it flags, and the hub's clock. */
-export type DeviceHealthPolicy = { clockSkewSeconds: number; now: () => Date };
+/** How the device store judges health: the clock skew it flags, the fleet's limits, and the hub's clock. */
+export type DeviceHealthPolicy = { clockSkewSeconds: number; fleet: FleetPolicy; now: () => Date };
+
+/** What a listing of the fleet may ask for. */
+export type DeviceQuery = {
+  kind?: DeviceKind;
+  residentId?: string;
+  state?: DeviceState;
+  /** Part of a serial (or of a device id), case-insensitive. */
+  q?: string;
+  includeDecommissioned?: boolean;
+};
 
 /** A device's own mistake counts as current for this long after it last happened. */
 const RECENT_MS = 24 * 3600 * 1000;
@@ -42,7 +55,7 @@ function flagsOf(r: Row, policy: DeviceHealthPolicy): DeviceFlag[] {
 }
 
 function fromRow(r: Row, policy: DeviceHealthPolicy): Device {
-  return {
+  const d: Omit<Device, 'states'> = {
     id: r.id, tenantId: r.tenant_id, kind: r.kind, serial: r.serial, residentId: r.resident_id,
     heartbeatIntervalSeconds: r.heartbeat_interval_s, createdAt: r.created_at, decommissionedAt: r.decommissioned_at,
     online: r.online === 1, lastSeenAt: r.last_seen_at, battery: r.battery, signal: r.signal, firmware: r.firmware,
@@ -57,7 +70,10 @@ function fromRow(r: Row, policy: DeviceHealthPolicy): Device {
     maintenanceUntil: r.maintenance_until,
     acceptedCount: r.accepted_count, rejectedCount: r.rejected_count,
     lastRejection: r.last_rejection !== null && r.last_rejection_at !== null ? { reason: r.last_rejection, at: r.last_rejection_at } : null,
+    lastTest: r.last_test_at && r.last_test_result ? { at: r.last_test_at, result: r.last_test_result, by: r.last_test_by ?? 'system' } : null,
+    lastPassedTestAt: r.last_passed_test_at,
   };
+  return { ...d, states: deviceStates(d, policy.now(), policy.fleet) };
 }
 
 export class DeviceStore {
@@ -106,12 +122,69 @@ export class DeviceStore {
     return r && fromRow(r, this.policy);
   }
 
-  list(tenantIds: readonly string[] | 'all', opts: { includeDecommissioned?: boolean } = {}): Device[] {
-    const active = opts.includeDecommissioned ? '' : 'AND decommissioned_at IS NULL';
-    const rows = tenantIds === 'all'
-      ? this.db.prepare(`SELECT * FROM devices WHERE 1 = 1 ${active} ORDER BY tenant_id, id`).all() as Row[]
-      : tenantIds.flatMap((t) => this.db.prepare(`SELECT * FROM devices WHERE tenant_id = ? ${active} ORDER BY id`).all(t) as Row[]);
-    return rows.map((r) => fromRow(r, this.policy));
+  /**
+   * Devices of the municipalities given, filtered. The database narrows by municipality, kind,
+   * resident and serial; the states are computed and filtered here. A decommissioned device is
+   * listed only when asked for, or when the state asked for is `decommissioned`.
+   */
+  list(tenantIds: readonly string[] | 'all', q: DeviceQuery = {}): Device[] {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (tenantIds !== 'all') {
+      if (tenantIds.length === 0) return [];
+      where.push(`tenant_id IN (${tenantIds.map(() => '?').join(', ')})`);
+      args.push(...tenantIds);
+    }
+    if (!q.includeDecommissioned && q.state !== 'decommissioned') where.push('decommissioned_at IS NULL');
+    if (q.kind) { where.push('kind = ?'); args.push(q.kind); }
+    if (q.residentId) { where.push('resident_id = ?'); args.push(q.residentId); }
+    if (q.q) { where.push("(instr(lower(serial), lower(?)) > 0 OR instr(id, lower(?)) > 0)"); args.push(q.q, q.q); }
+    const rows = this.db.prepare(`SELECT * FROM devices ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY tenant_id, id`).all(...args) as Row[];
+    const devices = rows.map((r) => fromRow(r, this.policy));
+    return q.state ? devices.filter((d) => d.states.includes(q.state as DeviceState)) : devices;
+  }
+
+  /** Whether an active device of the municipality has this serial. */
+  serialTaken(tenantId: string, serial: string): boolean {
+    return this.db.prepare('SELECT 1 FROM devices WHERE tenant_id = ? AND serial = ? AND decommissioned_at IS NULL').get(tenantId, serial) !== undefined;
+  }
+
+  /** Issues a new password; the old one stops working at once. Returns the new one (shown once). */
+  rotateSecret(id: string, by: { userId: string | null; username: string }, now: Date): string | null {
+    const password = randomToken(24);
+    const salt = randomToken(12);
+    const changed = this.db.prepare('UPDATE devices SET secret_salt = ?, secret_hash = ? WHERE id = ? AND decommissioned_at IS NULL')
+      .run(salt, hashDeviceSecret(password, salt), id).changes === 1;
+    if (!changed) return null;
+    this.db.prepare('INSERT INTO credential_rotations (device_id, at, user_id, username) VALUES (?, ?, ?, ?)').run(id, now.toISOString(), by.userId, by.username);
+    return password;
+  }
+
+  rotations(id: string): { at: string; by: string }[] {
+    return (this.db.prepare('SELECT at, username FROM credential_rotations WHERE device_id = ? ORDER BY seq DESC').all(id) as { at: string; username: string }[])
+      .map((r) => ({ at: r.at, by: r.username }));
+  }
+
+  /** Moves an active device to another resident (or to none); the change is kept. */
+  assign(id: string, residentId: string | null, by: string, now: Date): boolean {
+    const before = this.db.prepare('SELECT resident_id FROM devices WHERE id = ? AND decommissioned_at IS NULL').get(id) as { resident_id: string | null } | undefined;
+    if (!before) return false;
+    this.db.prepare('UPDATE devices SET resident_id = ? WHERE id = ?').run(residentId, id);
+    this.db.prepare('INSERT INTO device_assignments (device_id, at, from_resident, to_resident, username) VALUES (?, ?, ?, ?, ?)')
+      .run(id, now.toISOString(), before.resident_id, residentId, by);
+    return true;
+  }
+
+  assignments(id: string): { at: string; from: string | null; to: string | null; by: string }[] {
+    return (this.db.prepare('SELECT at, from_resident, to_resident, username FROM device_assignments WHERE device_id = ? ORDER BY seq DESC').all(id) as { at: string; from_resident: string | null; to_resident: string | null; username: string }[])
+      .map((r) => ({ at: r.at, from: r.from_resident, to: r.to_resident, by: r.username }));
+  }
+
+  /** Records how a chain test ended on the device. */
+  recordTest(id: string, t: LastTest): void {
+    this.db.prepare(`UPDATE devices SET last_test_at = ?, last_test_result = ?, last_test_by = ?,
+      last_passed_test_at = CASE WHEN ? = 'passed' THEN ? ELSE last_passed_test_at END WHERE id = ?`)
+      .run(t.at, t.result, t.by, t.result, t.at, id);
   }
 
   /** Checks an MQTT username and password; null for an unknown, decommissioned or wrong one. */

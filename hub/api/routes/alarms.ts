@@ -1,11 +1,11 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
-import { ALARM_STATES, AlarmSchema, RESOLUTION_REASONS, TransitionSchema } from '../../core/alarms.ts';
+import { ALARM_STATES, AlarmSchema, RESOLUTION_REASONS, TEST_OK, TransitionSchema } from '../../core/alarms.ts';
 import { AnyDeviceEventSchema } from '../../core/events.ts';
 import { TenantId } from '../../core/model.ts';
 import { literals as lit } from '../../core/schema.ts';
 import type { HubContext } from '../../context.ts';
 import { principalOf, requires, tenantScope } from '../auth.ts';
-import { notFound } from '../errors.ts';
+import { badRequest, notFound } from '../errors.ts';
 
 const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const AlarmDetailSchema = Type.Composite([AlarmSchema, Type.Object({
@@ -31,6 +31,7 @@ export const alarmRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async
         state: Type.Optional(lit(ALARM_STATES)),
         tenantId: Type.Optional(TenantId),
         since: Type.Optional(Type.String({ format: 'date-time', description: 'Only alarms changed since then' })),
+        deviceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only alarms of this device' })),
         limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
         offset: Type.Integer({ minimum: 0, default: 0 }),
       }),
@@ -39,7 +40,10 @@ export const alarmRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async
   }, async (req) => {
     const q = req.query;
     const tenantIds = tenantScope(principalOf(req), q.tenantId);
-    return ctx.alarms.search({ ...(q.state ? { states: [q.state] } : {}), tenantIds, ...(q.since ? { since: new Date(q.since).toISOString() } : {}), limit: q.limit, offset: q.offset });
+    return ctx.alarms.search({
+      ...(q.state ? { states: [q.state] } : {}), tenantIds, ...(q.since ? { since: new Date(q.since).toISOString() } : {}),
+      ...(q.deviceId ? { deviceId: q.deviceId } : {}), limit: q.limit, offset: q.offset,
+    });
   });
 
   app.get('/api/alarms/:id', {
@@ -69,12 +73,16 @@ export const alarmRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async
     onRequest: requires('alarms:handle'),
     schema: {
       tags: ['alarms'], summary: 'Resolve an alarm with a reason and a note', security: [{ bearer: [] }], params: Params,
-      body: Type.Object({ reason: lit(RESOLUTION_REASONS), note: Type.String({ minLength: 1, maxLength: 5000 }) }, { additionalProperties: false }),
+      body: Type.Object({
+        reason: lit([...RESOLUTION_REASONS, TEST_OK] as const),
+        note: Type.String({ minLength: 1, maxLength: 5000 }),
+      }, { additionalProperties: false, description: `${TEST_OK} confirms a test alarm (a chain test passes); it is refused for any other alarm` }),
       response: { 200: AlarmSchema, 409: ConflictSchema },
     },
   }, async (req, reply) => {
     const r = alarms.resolve(principalOf(req), req.params.id, req.body.reason, req.body.note, ctx.now());
     if (!r) throw notFound('alarm');
+    if (!r.ok && r.code === 'not_a_test') throw badRequest(`body/reason: ${r.message}`);
     if (!r.ok) return reply.status(409).send({ statusCode: 409, code: r.code.toUpperCase(), error: 'Conflict', message: r.message, alarm: r.alarm });
     return r.alarm;
   });

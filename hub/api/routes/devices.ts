@@ -1,6 +1,8 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { type Principal, servesTenant } from '../../core/access.ts';
-import { AnyDeviceEventSchema, type DeviceEvent } from '../../core/events.ts';
+import { AnyDeviceEventSchema, type DeviceEvent, DeviceKindSchema } from '../../core/events.ts';
+import { byUrgency, DEVICE_STATES } from '../../core/fleet.ts';
+import { literals } from '../../core/schema.ts';
 import { readableEvent } from '../../core/stored.ts';
 import { type Device, DeviceSchema, MAX_MAINTENANCE_DAYS, MaintenanceSchema, NewDeviceSchema, TenantId } from '../../core/model.ts';
 import { maintenanceUntil } from './maintenance.ts';
@@ -62,16 +64,27 @@ export const deviceRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
   app.get('/api/devices', {
     onRequest: requires('devices:read'),
     schema: {
-      tags: ['devices'], summary: 'Devices and their health, in the municipalities you serve', security: [{ bearer: [] }],
+      tags: ['devices'],
+      summary: 'The fleet: devices and their health in the municipalities you serve, filtered, most urgent first, paged (the total is in x-total-count)',
+      security: [{ bearer: [] }],
       querystring: Type.Object({
         tenantId: Type.Optional(TenantId),
+        kind: Type.Optional(DeviceKindSchema),
+        residentId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+        state: Type.Optional(literals(DEVICE_STATES)),
+        q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Part of a serial or device id' })),
         includeDecommissioned: Type.Optional(Type.Boolean({ default: false })),
+        limit: Type.Integer({ minimum: 1, maximum: 1000, default: 1000 }),
+        offset: Type.Integer({ minimum: 0, default: 0 }),
       }),
       response: { 200: Type.Array(DeviceSchema) },
     },
-  }, async (req) => {
-    const scope = tenantScope(principalOf(req), req.query.tenantId);
-    return ctx.devices.list(scope, { includeDecommissioned: req.query.includeDecommissioned ?? false });
+  }, async (req, reply) => {
+    const { tenantId, limit, offset, ...filters } = req.query;
+    const scope = tenantScope(principalOf(req), tenantId);
+    const all = ctx.devices.list(scope, filters).sort(byUrgency);
+    reply.header('x-total-count', String(all.length));
+    return all.slice(offset, offset + limit);
   });
 
   app.get('/api/devices/:id', {
