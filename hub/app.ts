@@ -128,7 +128,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     log.info({ deviceId, connections: n }, 'device credentials rotated; connections with the old password closed');
   });
 
-  const api = await buildApi(ctx, { map: config.map, live });
+  const api = await buildApi(ctx, { map: config.map, live, mqttPort: mqtt.port });
   live.attach(api.server);
   await api.listen({ port: config.httpPort, host: config.host });
   // Deadlines that fell due while the hub was down fire on the first tick.

@@ -7,6 +7,11 @@ import { useEffect, useState } from 'preact/hooks';
 import { Api, ApiError, type DashboardConfig, type Session } from './data/api.ts';
 import { type Key, type Lang, LANGUAGES, translate } from './lib/i18n.ts';
 import { OperatorPanel } from './panels/operator/OperatorPanel.ts';
+import { TechnicianPanel } from './panels/technician/TechnicianPanel.ts';
+
+type View = 'queue' | 'fleet';
+/** The views a role may use, the first being where it lands. */
+const VIEWS: Record<string, readonly View[]> = { operator: ['queue'], technician: ['fleet', 'queue'], admin: ['queue', 'fleet'], leader: [] };
 import './styles.css';
 
 const SESSION_KEY = 'velferd.session';
@@ -50,12 +55,15 @@ function App() {
   const [session, setSession] = useState<Session | null>(storedSession());
   const [config, setConfig] = useState<DashboardConfig | null>(null);
   const [ended, setEnded] = useState(false);
+  const views = VIEWS[session?.user.role ?? ''] ?? [];
+  const [view, setView] = useState<View | null>(null);
+  const current = view && views.includes(view) ? view : views[0] ?? null;
   const [api] = useState(() => new Api(session?.token ?? null));
   useEffect(() => {
     document.documentElement.lang = lang;
     localStorage.setItem(LANG_KEY, lang);
   }, [lang]);
-  useEffect(() => { api.config().then(setConfig, () => setConfig({ mapTileUrl: '', mapAttribution: '' })); }, []);
+  useEffect(() => { api.config().then(setConfig, () => setConfig({ mapTileUrl: '', mapAttribution: '', mqttPort: 1883 })); }, []);
 
   function signIn(s: Session) {
     sessionStorage.setItem(SESSION_KEY, JSON.stringify(s));
@@ -87,11 +95,20 @@ function App() {
           ${LANGUAGES.map((l) => html`<option value=${l}>${l === 'nb' ? 'Norsk bokmål' : 'English'}</option>`)}
         </select>
       </label>
+      ${session && views.length > 1 ? html`
+        <div class="views" role="group" aria-label=${t('views')}>
+          ${views.map((v) => html`<button type="button" class=${current === v ? 'selected' : 'ghost'} aria-pressed=${current === v} data-testid=${`view-${v}`}
+            onClick=${() => { setView(v); if (v === 'fleet' && !location.hash) location.hash = '#/fleet'; }}>${t(v === 'queue' ? 'viewQueue' : 'viewFleet')}</button>`)}
+        </div>` : null}
       ${session ? html`<span data-testid="whoami">${session.user.username}</span> <button class="ghost" onClick=${signOut}>${t('signOut')}</button>` : null}
     </header>
     <main>
       ${session && config
-        ? html`<${OperatorPanel} lang=${lang} api=${api} session=${session} config=${config} onSessionEnded=${sessionEnded} />`
+        ? current === 'queue'
+          ? html`<${OperatorPanel} lang=${lang} api=${api} session=${session} config=${config} onSessionEnded=${sessionEnded} />`
+          : current === 'fleet'
+            ? html`<${TechnicianPanel} lang=${lang} api=${api} config=${config} />`
+            : html`<p class="card" data-testid="no-view">${t('leaderNotYet')}</p>`
         : session ? null : html`<${Login} lang=${lang} api=${api} ended=${ended} onSession=${(s: Session) => { setEnded(false); signIn(s); }} />`}
     </main>`;
 }

@@ -21,7 +21,7 @@ import { ruleRoutes } from './routes/rules.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { systemRoutes } from './routes/system.ts';
 
-export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; attribution: string }; live: LiveTickets }): Promise<FastifyInstance> {
+export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; attribution: string }; live: LiveTickets; mqttPort: number }): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log.child({ part: 'api' }) as FastifyBaseLogger,
     // Requests are not logged one by one; refusals and failures are (errors.ts).
@@ -54,6 +54,6 @@ export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; 
   await app.register(alarmRoutes(ctx));
   await app.register(ruleRoutes(ctx));
   await app.register(liveRoutes(opts.live));
-  await app.register(dashboardRoutes(opts.map));
+  await app.register(dashboardRoutes({ map: opts.map, mqttPort: opts.mqttPort }));
   return app;
 }

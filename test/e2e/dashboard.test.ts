@@ -8,8 +8,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboard } from '../../dashboard/build.ts';
 import { topics } from '../../hub/core/topics.ts';
-import { accessibilityViolations } from '../helpers/a11y.ts';
 import { launchBrowser } from '../helpers/browser.ts';
+import { accessible, signInPage } from '../helpers/dashboard.ts';
 import { connectDevice, nextEventId, type Registered, registerDevice, startTestHub, tempDir, type TestHub } from '../helpers/hub.ts';
 import { freePort } from '../helpers/influxd.ts';
 
@@ -42,21 +42,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** Every screen passes the accessibility check (WCAG 2.1 AA), in the state it is in now. */
-async function accessible(page: Page, screen: string): Promise<void> {
-  expect(await accessibilityViolations(page), screen).toEqual([]);
-}
-
 async function signIn(username: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, timezoneId: 'Europe/Oslo', locale: 'nb-NO' });
-  const page = await context.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  await page.goto(`http://127.0.0.1:${httpPort}/`);
-  await page.getByTestId('login').waitFor();
-  await accessible(page, 'sign-in');
-  await page.fill('input[name=username]', username);
-  await page.fill('input[name=password]', 'passord-123');
-  await page.click('button[type=submit]');
+  const page = await signInPage(browser, `http://127.0.0.1:${httpPort}/`, username, pageErrors);
   await page.waitForSelector('[data-testid=live-status]:has-text("Direkte")');
   return page;
 }
@@ -207,7 +194,11 @@ describe('the operator dashboard', () => {
 
   it('claims with the keyboard, silences the sound only for a while, and lets a technician edit the resident', async () => {
     await t.api('POST', '/api/users', { username: 'tekniker', password: 'passord-123', role: 'technician', tenantIds: ['0301'] });
-    const page = await signIn('tekniker');
+    // A technician lands on the fleet and switches to the alarm queue.
+    const page = await signInPage(browser, `http://127.0.0.1:${httpPort}/`, 'tekniker', pageErrors);
+    await page.getByTestId('fleet').waitFor();
+    await page.getByTestId('view-queue').click();
+    await page.waitForSelector('[data-testid=live-status]:has-text("Direkte")');
     const dev = await registerDevice(t.api, 'safety_alarm');
     await press(dev, 'fall_detected');
     const alarm = (await t.api('GET', '/api/alarms?state=open')).body.find((a: { deviceId: string }) => a.deviceId === dev.id);

@@ -58,7 +58,8 @@ describe('onboarding by CSV', () => {
     const before = await deviceCount();
     const dry = await csv(file, '?dryRun=true');
     expect(dry.status).toBe(200);
-    expect(dry.body).toEqual({ created: [], errors: [] });
+    expect(dry.body).toMatchObject({ created: [], errors: [] });
+    expect(dry.body.preview.map((r: { serial: string }) => r.serial)).toEqual(['IMP-A1', 'IMP-D1', 'IMP;M1']);
     expect(await deviceCount()).toBe(before);
 
     const done = await csv(file);

@@ -4,12 +4,21 @@
  */
 import type { Alarm, Transition } from '../../../hub/core/alarms.ts';
 import type { DeviceEvent } from '../../../hub/core/events.ts';
-import type { Device, Resident, ResidentUpdate, Tenant } from '../../../hub/core/model.ts';
+import type { DeviceTest } from '../../../hub/core/chain-test.ts';
+import type { DeviceState, FleetSummary } from '../../../hub/core/fleet.ts';
+import type { ImportError } from '../../../hub/core/import.ts';
+import type { Device, NewDevice, Resident, ResidentUpdate, Tenant } from '../../../hub/core/model.ts';
 
-export type { Alarm, Device, Resident, Tenant, Transition };
+export type { Alarm, Device, DeviceState, DeviceTest, FleetSummary, ImportError, Resident, Tenant, Transition };
+export type Credentials = { username: string; password: string };
+export type CreatedDevice = { line?: number; id: string; serial: string; kind: Device['kind']; tenantId: string; residentId: string | null; mqtt: Credentials };
+export type ImportRow = { line: number; tenantId: string; kind: Device['kind']; serial: string; residentId?: string; heartbeatIntervalSeconds?: number };
+export type ImportResult = { preview?: ImportRow[]; created: CreatedDevice[]; errors: ImportError[] };
+export type DeviceChanges = { credentialRotations: { at: string; by: string }[]; assignments: { at: string; from: string | null; to: string | null; by: string }[] };
+export type FleetQuery = { tenantId?: string; kind?: string; state?: DeviceState | ''; q?: string; limit: number; offset: number };
 export type AlarmDetail = Alarm & { events: { receivedAt: string; event: DeviceEvent }[]; transitions: Transition[] };
 export type Session = { token: string; expiresAt: string; user: { username: string; role: string; tenantIds: string[] } };
-export type DashboardConfig = { mapTileUrl: string; mapAttribution: string };
+export type DashboardConfig = { mapTileUrl: string; mapAttribution: string; mqttPort: number };
 
 export class ApiError extends Error {
   constructor(public readonly status: number, message: string, public readonly body: unknown) {
@@ -24,15 +33,20 @@ export class Api {
     this.token = token;
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private async call<T>(method: string, path: string, body?: unknown, csv?: string): Promise<T> {
+    return (await this.send<T>(method, path, body, csv)).data;
+  }
+
+  private async send<T>(method: string, path: string, body?: unknown, csv?: string): Promise<{ data: T; headers: Headers }> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
+    if (csv !== undefined) headers['content-type'] = 'text/csv; charset=utf-8';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(path, { method, headers, body: csv ?? (body === undefined ? undefined : JSON.stringify(body)) });
     const text = await res.text();
     const data = text ? JSON.parse(text) : null;
     if (!res.ok) throw new ApiError(res.status, (data as { message?: string } | null)?.message ?? res.statusText, data);
-    return data as T;
+    return { data: data as T, headers: res.headers };
   }
 
   login(username: string, password: string) { return this.call<Session>('POST', '/api/auth/login', { username, password }); }
@@ -48,4 +62,27 @@ export class Api {
   resolvedSince(since: Date) { return this.call<Alarm[]>('GET', `/api/alarms?state=resolved&since=${encodeURIComponent(since.toISOString())}&limit=500`); }
   acknowledge(id: string) { return this.call<Alarm>('POST', `/api/alarms/${encodeURIComponent(id)}/acknowledge`); }
   resolve(id: string, reason: string, note: string) { return this.call<Alarm>('POST', `/api/alarms/${encodeURIComponent(id)}/resolve`, { reason, note }); }
+
+  // The technician's workspace
+  async fleet(q: FleetQuery): Promise<{ devices: Device[]; total: number }> {
+    const params = new URLSearchParams({ limit: String(q.limit), offset: String(q.offset) });
+    for (const k of ['tenantId', 'kind', 'state', 'q'] as const) if (q[k]) params.set(k, String(q[k]));
+    if (q.state === 'decommissioned') params.set('includeDecommissioned', 'true');
+    const r = await this.send<Device[]>('GET', `/api/devices?${params}`);
+    return { devices: r.data, total: Number(r.headers.get('x-total-count') ?? r.data.length) };
+  }
+  fleetSummary() { return this.call<FleetSummary[]>('GET', '/api/devices/summary'); }
+  residentsOf(tenantId: string) { return this.call<Resident[]>('GET', `/api/residents?tenantId=${encodeURIComponent(tenantId)}`); }
+  registerDevice(body: NewDevice) { return this.call<{ id: string; kind: Device['kind']; tenantId: string; mqtt: Credentials }>('POST', '/api/devices', body); }
+  importDevices(csv: string, dryRun: boolean) { return this.call<ImportResult>('POST', `/api/devices/import?dryRun=${dryRun}`, undefined, csv); }
+  rotateCredentials(id: string) { return this.call<{ id: string; mqtt: Credentials }>('POST', `/api/devices/${encodeURIComponent(id)}/credentials`); }
+  deviceChanges(id: string) { return this.call<DeviceChanges>('GET', `/api/devices/${encodeURIComponent(id)}/changes`); }
+  deviceEvents(id: string) { return this.call<{ receivedAt: string | null; event: DeviceEvent }[]>('GET', `/api/devices/${encodeURIComponent(id)}/events?limit=50`); }
+  deviceAlarms(id: string) { return this.call<Alarm[]>('GET', `/api/alarms?deviceId=${encodeURIComponent(id)}&limit=50`); }
+  deviceTests(id: string) { return this.call<DeviceTest[]>('GET', `/api/devices/${encodeURIComponent(id)}/tests`); }
+  startTest(id: string) { return this.call<DeviceTest>('POST', `/api/devices/${encodeURIComponent(id)}/tests`); }
+  assign(id: string, residentId: string | null) { return this.call<Device>('PUT', `/api/devices/${encodeURIComponent(id)}/resident`, { residentId }); }
+  setMaintenance(id: string, until: string, note: string) { return this.call<Device>('PUT', `/api/devices/${encodeURIComponent(id)}/maintenance`, { until, ...(note ? { note } : {}) }); }
+  endMaintenance(id: string) { return this.call<Device>('DELETE', `/api/devices/${encodeURIComponent(id)}/maintenance`); }
+  decommission(id: string) { return this.call<Device>('DELETE', `/api/devices/${encodeURIComponent(id)}`); }
 }

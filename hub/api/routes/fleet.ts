@@ -23,6 +23,10 @@ const ImportError = Type.Object({
   params: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number()])),
 });
 const ImportResult = Type.Object({
+  preview: Type.Optional(Type.Array(Type.Object({
+    line: Type.Integer(), tenantId: TenantId, kind: DeviceKindSchema, serial: Type.String(),
+    residentId: Type.Optional(Type.String()), heartbeatIntervalSeconds: Type.Optional(Type.Integer()),
+  }), { description: 'In a dry run: the rows that would be created' })),
   created: Type.Array(Type.Object({
     line: Type.Integer(), id: Type.String(), serial: Type.String(), kind: DeviceKindSchema, tenantId: TenantId,
     residentId: Type.Union([Type.String(), Type.Null()]), mqtt: Credentials,
@@ -74,7 +78,7 @@ export const fleetRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async
       residentIn: (t, id) => ctx.residents.get(id)?.tenantId === t,
       serialTaken: (t, serial) => ctx.devices.serialTaken(t, serial),
     });
-    if (req.query.dryRun) return reply.status(200).send({ created: [], errors });
+    if (req.query.dryRun) return reply.status(200).send({ preview: rows, created: [], errors });
     if (errors.length > 0) return reply.status(400).send({ created: [], errors });
     const now = ctx.now();
     // One write of the group-commit writer: all rows or none.

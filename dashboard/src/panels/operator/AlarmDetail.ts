@@ -5,7 +5,7 @@
  */
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
-import { RESOLUTION_REASONS } from '../../../../hub/core/alarms.ts';
+import { RESOLUTION_REASONS, TEST_OK } from '../../../../hub/core/alarms.ts';
 import { type Alarm, type AlarmDetail as Detail, type Api, ApiError, type DashboardConfig, type Device, type Resident } from '../../data/api.ts';
 import { formatAge, formatTime } from '../../lib/format.ts';
 import { positionOf } from '../../lib/position.ts';
@@ -72,7 +72,7 @@ export function AlarmDetail(p: AlarmDetailProps) {
   return html`
     <section class="detail" data-testid="alarm-detail" aria-labelledby="detail-title">
       <header class="detail-head">
-        <h2 id="detail-title"><span class=${`prio p${a.priority}`}>P${a.priority}</span> ${alarmTypeLabel(p.lang, a.type)}</h2>
+        <h2 id="detail-title"><span class=${`prio p${a.priority}`}>P${a.priority}</span> ${alarmTypeLabel(p.lang, a.type)}${a.test ? html` <span class="chip test">${t('testChip')}</span>` : null}</h2>
         <button class="ghost" onClick=${p.onClose} aria-label=${t('close')}>✕</button>
       </header>
       <p class="muted">
@@ -139,7 +139,7 @@ export function AlarmDetail(p: AlarmDetailProps) {
           <label>${t('reason')}
             <select data-testid="resolve-reason" value=${reason} onChange=${(e: Event) => setReason((e.target as HTMLSelectElement).value)} required>
               <option value="">${t('chooseReason')}</option>
-              ${RESOLUTION_REASONS.map((r) => html`<option value=${r}>${translate(p.lang, `reason_${r}` as Key)}</option>`)}
+              ${(a.test ? [TEST_OK, ...RESOLUTION_REASONS] : RESOLUTION_REASONS).map((r) => html`<option value=${r}>${translate(p.lang, `reason_${r}` as Key)}</option>`)}
             </select>
           </label>
           <label>${t('note')}

@@ -55,7 +55,7 @@ export function Queue(p: QueueProps) {
             >
               <td><span class=${`prio p${a.priority}`} title=${t('priority', { p: a.priority })}>P${a.priority}</span></td>
               <td>
-                <strong data-testid="alarm-type">${alarmTypeLabel(p.lang, a.type)}</strong>
+                <strong data-testid="alarm-type">${alarmTypeLabel(p.lang, a.type)}</strong>${a.test ? html` <span class="chip test" data-testid="test-chip">${translate(p.lang, 'testChip')}</span>` : null}
                 ${a.count > 1 ? html` <span class="count" data-testid="alarm-count">×${a.count}</span>` : null}
                 ${a.escalationLevel > 0 ? html` <span class="escalated">⚠ ${t('escalated')}</span>` : null}
                 <div class="muted">${translate(p.lang, `category_${a.category}` as Key)}</div>
