@@ -11,13 +11,17 @@ export type AuditEntry = {
 
 /** The append-only record of who looked at or changed what, when and why (Normen). */
 export class AuditLog {
-  constructor(private readonly db: Db) {}
+  private readonly insert;
 
-  record(who: Principal, e: AuditEntry, now: Date): void {
-    this.db.prepare(
+  constructor(private readonly db: Db) {
+    this.insert = db.prepare(
       `INSERT INTO audit_log (at, user_id, username, role, tenant_id, action, target_type, target_id, reason)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(now.toISOString(), who.userId, who.username, who.role, e.tenantId, e.action, e.targetType, e.targetId, e.reason ?? null);
+    );
+  }
+
+  record(who: Principal, e: AuditEntry, now: Date): void {
+    this.insert.run(now.toISOString(), who.userId, who.username, who.role, e.tenantId, e.action, e.targetType, e.targetId, e.reason ?? null);
   }
 
   forTarget(targetType: string, targetId: string): { at: string; username: string; role: string; action: string; reason: string | null }[] {

@@ -82,6 +82,9 @@ export class DeviceStore {
   constructor(private readonly db: Db, private readonly policy: DeviceHealthPolicy) {
     this.stmt = {
       get: db.prepare('SELECT * FROM devices WHERE id = ?'),
+      insert: db.prepare(`INSERT INTO devices (id, tenant_id, kind, serial, resident_id, heartbeat_interval_s, secret_salt, secret_hash, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      serialTaken: db.prepare('SELECT 1 FROM devices WHERE tenant_id = ? AND serial = ? AND decommissioned_at IS NULL'),
       auth: db.prepare('SELECT id, tenant_id, kind, secret_salt, secret_hash FROM devices WHERE id = ? AND decommissioned_at IS NULL'),
       seen: db.prepare('UPDATE devices SET last_seen_at = max(coalesce(last_seen_at, \'\'), ?), accepted_count = accepted_count + ? WHERE id = ?'),
       seenEvent: db.prepare('UPDATE devices SET last_seen_at = max(coalesce(last_seen_at, \'\'), ?), accepted_count = accepted_count + 1, clock_skew_s = ? WHERE id = ?'),
@@ -105,10 +108,7 @@ export class DeviceStore {
     const password = randomToken(24);
     const salt = randomToken(12);
     try {
-      this.db.prepare(
-        `INSERT INTO devices (id, tenant_id, kind, serial, resident_id, heartbeat_interval_s, secret_salt, secret_hash, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(id, input.tenantId, input.kind, input.serial, input.residentId ?? null,
+      this.stmt.insert.run(id, input.tenantId, input.kind, input.serial, input.residentId ?? null,
         input.heartbeatIntervalSeconds ?? DEFAULT_HEARTBEAT_SECONDS[input.kind], salt, hashDeviceSecret(password, salt), now.toISOString());
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return null;
@@ -146,7 +146,7 @@ export class DeviceStore {
 
   /** Whether an active device of the municipality has this serial. */
   serialTaken(tenantId: string, serial: string): boolean {
-    return this.db.prepare('SELECT 1 FROM devices WHERE tenant_id = ? AND serial = ? AND decommissioned_at IS NULL').get(tenantId, serial) !== undefined;
+    return this.stmt.serialTaken.get(tenantId, serial) !== undefined;
   }
 
   /** Issues a new password; the old one stops working at once. Returns the new one (shown once). */
