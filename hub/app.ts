@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import { type Broker, startBroker } from '../broker/broker.ts';
 import { CommandDelivery } from './commands/delivery.ts';
 import { HealthMonitor } from './health.ts';
+import type { Alarm, TransitionAction } from './core/alarms.ts';
+import { isTestAlarm } from './core/stats.ts';
 import { CommandOutbox } from './store/outbox.ts';
 import { ChainTests } from './chaintests/service.ts';
 import { DeviceTestStore } from './store/tests.ts';
@@ -119,6 +121,8 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
 
   const generatedAdminPassword = await ensureAdmin(ctx, config.adminPassword);
 
+  // Every committed step of an alarm goes to the time series too, for charts and InfluxQL tools.
+  bus.on('timeseries', 'alarm.changed', ({ change, alarm }) => recordAlarmStep(series, change, alarm));
   bus.on('broker', 'device.decommissioned', ({ deviceId }) => {
     const n = mqtt.disconnectDevice(deviceId);
     log.info({ deviceId, connections: n }, 'device decommissioned; connections closed');
@@ -151,6 +155,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
       closing ??= (async () => {
         monitor.stopping();
         bus.off('broker');
+        bus.off('timeseries');
         delivery.close();
         await running.stop();
         await live.close();
@@ -164,6 +169,22 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
       return closing;
     },
   };
+}
+
+/**
+ * An alarm's step as the time series keeps it. Resolving an open alarm claims it in the same
+ * step: that is an acknowledgement too.
+ */
+function recordAlarmStep(series: TimeSeriesWriter, change: TransitionAction, a: Alarm): void {
+  const test = isTestAlarm(a);
+  const base = { tenant: a.tenantId, type: a.type, category: a.category, test };
+  const acknowledged = change === 'acknowledged' || (change === 'resolved' && a.acknowledgedAt !== null && a.acknowledgedAt === a.resolvedAt);
+  const at = new Date(a.updatedAt);
+  series.countAlarm({ ...base, action: change }, at);
+  if (acknowledged && a.acknowledgedAt) {
+    if (change !== 'acknowledged') series.countAlarm({ ...base, action: 'acknowledged' }, at);
+    series.addResponse({ ...base, priority: a.priority }, a.id, (Date.parse(a.acknowledgedAt) - Date.parse(a.createdAt)) / 1000, new Date(a.acknowledgedAt));
+  }
 }
 
 /** Creates the user `admin` when there is no user at all. Returns the password if it was generated. */

@@ -18,6 +18,7 @@ import { fleetRoutes } from './routes/fleet.ts';
 import { residentRoutes } from './routes/residents.ts';
 import { liveRoutes, type LiveTickets } from './routes/live.ts';
 import { ruleRoutes } from './routes/rules.ts';
+import { statsRoutes } from './routes/stats.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { systemRoutes } from './routes/system.ts';
 
@@ -53,6 +54,7 @@ export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; 
   await app.register(fleetRoutes(ctx));
   await app.register(alarmRoutes(ctx));
   await app.register(ruleRoutes(ctx));
+  await app.register(statsRoutes(ctx));
   await app.register(liveRoutes(opts.live));
   await app.register(dashboardRoutes({ map: opts.map, mqttPort: opts.mqttPort }));
   return app;

@@ -16,15 +16,16 @@ export type Permission =
   | 'events:read'
   | 'alarms:read' | 'alarms:handle'
   | 'rules:read' | 'rules:write'
-  | 'maintenance:write';
+  | 'maintenance:write'
+  | 'stats:read';
 
 const GRANTS: Record<Role, readonly Permission[]> = {
   operator: ['tenants:read', 'residents:read', 'devices:read', 'events:read', 'alarms:read', 'alarms:handle', 'rules:read'],
   technician: ['tenants:read', 'residents:read', 'residents:write', 'devices:read', 'devices:write', 'events:read', 'alarms:read', 'alarms:handle', 'rules:read', 'maintenance:write'],
-  leader: ['tenants:read', 'rules:read'],
+  leader: ['tenants:read', 'rules:read', 'stats:read'],
   admin: [
     'tenants:read', 'tenants:write', 'users:write', 'residents:read', 'residents:write', 'devices:read', 'devices:write', 'events:read',
-    'alarms:read', 'alarms:handle', 'rules:read', 'rules:write', 'maintenance:write',
+    'alarms:read', 'alarms:handle', 'rules:read', 'rules:write', 'maintenance:write', 'stats:read',
   ],
 };
 

@@ -69,7 +69,7 @@ export class Ingest {
       this.d.reactor?.publish(changes);
       const point = telemetryPoint(device.tenantId, device.kind, device.deviceId, event, receivedAt);
       if (point) this.d.series.addPoint(point);
-      this.d.series.countEvent(device.tenantId, device.kind, event.type);
+      this.d.series.countEvent(device.tenantId, device.kind, event.type, receivedAt);
       this.announce(device, event, receivedAt);
       return 'telemetry';
     }
@@ -90,7 +90,7 @@ export class Ingest {
     }
     if (qos === 0) this.d.log.warn({ deviceId: device.deviceId, tenantId: device.tenantId, type: event.type }, 'ingest: care event sent at QoS 0');
     this.d.reactor?.publish(stored.changes);
-    this.d.series.countEvent(device.tenantId, device.kind, event.type);
+    this.d.series.countEvent(device.tenantId, device.kind, event.type, receivedAt);
     this.announce(device, event, receivedAt);
     return stored.inserted === 'conflict' ? 'conflict' : 'stored';
   }

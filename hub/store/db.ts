@@ -283,6 +283,12 @@ const MIGRATIONS: Migration[] = [
   );
   CREATE INDEX device_assignments_by_device ON device_assignments(device_id);
   `,
+  `
+  -- The service targets a municipality holds its response centre to (null: the defaults).
+  ALTER TABLE tenants ADD COLUMN target_within_60s REAL;
+  ALTER TABLE tenants ADD COLUMN target_within_180s REAL;
+  CREATE INDEX events_by_tenant_type_received ON events(tenant_id, type, received_at);
+  `,
 ];
 
 export function openDatabase(dataDir: string, file = 'hub.db'): Db {

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Point, PointQuery, SumQuery, SumRow, Tags, TimeSeriesStore } from './types.ts';
+import type { BucketSumQuery, BucketSumRow, Point, PointQuery, SumQuery, SumRow, Tags, TimeSeriesStore } from './types.ts';
 
 const TAG_KEY = /^[a-z_][a-z0-9_]*$/;
 
@@ -75,6 +75,23 @@ export class EmbeddedTimeSeries implements TimeSeriesStore {
     const rows = this.db.prepare(`SELECT ${select} FROM points WHERE ${w.sql} AND json_extract(fields, '$.${q.field}') IS NOT NULL${grouping}`)
       .all(...w.args) as Record<string, string | number>[];
     return rows.map((r) => ({ tags: Object.fromEntries(q.groupBy.map((k) => [k, String(r[k])])), value: Number(r.value) }));
+  }
+
+  async sumBuckets(q: BucketSumQuery): Promise<BucketSumRow[]> {
+    for (const k of [...q.groupBy, q.field]) if (!TAG_KEY.test(k)) throw new Error(`invalid key: ${k}`);
+    if (q.edges.length < 2) return [];
+    const from = q.edges[0] as Date;
+    const to = q.edges[q.edges.length - 1] as Date;
+    const w = this.where({ ...q, from, to });
+    const buckets = q.edges.slice(0, -1).map((e, i) => `(${i}, ${e.getTime()}, ${(q.edges[i + 1] as Date).getTime()})`).join(', ');
+    const groups = q.groupBy.map((k) => `json_extract(p.tags, '$.${k}') AS "${k}"`);
+    const select = ['b.i AS bucket', ...groups, `total(json_extract(p.fields, '$.${q.field}')) AS value`].join(', ');
+    const keys = ['bucket', ...q.groupBy.map((k) => `"${k}"`)].join(', ');
+    const rows = this.db.prepare(`WITH b(i, a, z) AS (VALUES ${buckets})
+      SELECT ${select} FROM points p JOIN b ON p.ts >= b.a AND p.ts < b.z
+      WHERE ${w.sql.replace(/\b(measurement|ts|tags|fields)\b/g, 'p.$1')} AND json_extract(p.fields, '$.${q.field}') IS NOT NULL
+      GROUP BY ${keys} ORDER BY ${keys}`).all(...w.args) as Record<string, string | number>[];
+    return rows.map((r) => ({ bucket: Number(r.bucket), tags: Object.fromEntries(q.groupBy.map((k) => [k, String(r[k])])), value: Number(r.value) }));
   }
 
   pending(): number {

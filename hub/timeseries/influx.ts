@@ -7,13 +7,13 @@
  * removed from the buffer (a crash in between) is simply written again: same identity, same point.
  */
 import Database from 'better-sqlite3';
-import { FieldType, InfluxDB, escape, type IPoint, type ISchemaOptions } from 'influx';
+import { FieldType, InfluxDB, escape, type IPoint, type IResults, type ISchemaOptions } from 'influx';
 import { ConstantBackoff } from 'influx/lib/src/backoff/constant.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type FieldKind, MEASUREMENTS } from './measurements.ts';
-import type { FieldValue, Point, PointQuery, SumQuery, SumRow, Tags, TimeSeriesStore } from './types.ts';
+import type { BucketSumQuery, BucketSumRow, FieldValue, Point, PointQuery, SumQuery, SumRow, Tags, TimeSeriesStore } from './types.ts';
 
 export type InfluxOptions = {
   url: string;
@@ -195,6 +195,29 @@ export class InfluxTimeSeries implements TimeSeriesStore {
     })));
     const key = (r: SumRow) => q.groupBy.map((k) => r.tags[k]).join('\0');
     return rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  }
+
+  async sumBuckets(q: BucketSumQuery): Promise<BucketSumRow[]> {
+    if (q.edges.length < 2) return [];
+    const group = q.groupBy.length ? ` GROUP BY ${q.groupBy.map(quoted).join(', ')}` : '';
+    // One request with a statement per bucket: InfluxQL's GROUP BY time() cannot follow Oslo's
+    // calendar (weeks from Monday, days of 23 or 25 hours).
+    const statements = q.edges.slice(0, -1).map((e, i) =>
+      `SELECT sum(${quoted(q.field)}) AS value FROM ${quoted(q.measurement)} WHERE ${where({ ...q, from: e, to: q.edges[i + 1] as Date })}${group}`);
+    const out: BucketSumRow[] = [];
+    for (let start = 0; start < statements.length; start += 100) {
+      const chunk = statements.slice(start, start + 100);
+      const results = (chunk.length === 1 ? [await this.influx.query(chunk[0] as string)] : await this.influx.query(chunk)) as IResults<unknown>[];
+      results.forEach((result, j) => {
+        for (const g of result.groups()) {
+          for (const row of g.rows) {
+            out.push({ bucket: start + j, tags: Object.fromEntries(q.groupBy.map((k) => [k, String(g.tags[k] ?? '')])), value: Number((row as unknown as { value: number }).value) });
+          }
+        }
+      });
+    }
+    const key = (r: BucketSumRow) => `${String(r.bucket).padStart(6, '0')}\0${q.groupBy.map((k) => r.tags[k]).join('\0')}`;
+    return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   }
 
   /** Waits until the buffer is empty or the time is up; returns the points still buffered. */

@@ -4,6 +4,11 @@
  * - `device_events`: how many events were accepted, by municipality, device kind and event
  *   type. Counted in the hub and written as one point per combination and flush, so the series
  *   stay few however many devices there are.
+ * - `alarm_lifecycle`: how many alarms were raised, acknowledged, escalated, resolved, cleared …
+ *   (`action`), by municipality, alarm type, category and whether they were tests; counted and
+ *   written like `device_events`, for leaders who chart with Grafana or another InfluxQL tool.
+ * - `alarm_response`: one point per acknowledged alarm at its acknowledgement, with the seconds
+ *   it took (`ack_seconds`).
  * - `device_telemetry`: heartbeats and positions per device, at the hub's received time; the
  *   device's own timestamp is the field `device_ts` (a device clock may be far off).
  */
@@ -16,6 +21,14 @@ export const MEASUREMENTS = {
   device_events: {
     tags: ['tenant', 'kind', 'type'],
     fields: { count: 'integer' },
+  },
+  alarm_lifecycle: {
+    tags: ['tenant', 'type', 'category', 'action', 'test'],
+    fields: { count: 'integer' },
+  },
+  alarm_response: {
+    tags: ['tenant', 'type', 'category', 'priority', 'test'],
+    fields: { alarm_id: 'string', ack_seconds: 'float' },
   },
   device_telemetry: {
     tags: ['tenant', 'kind', 'device', 'type'],

@@ -38,6 +38,10 @@ export type SumQuery = {
 
 export type SumRow = { tags: Tags; value: number };
 
+/** Sums per bucket: `edges` are the bucket boundaries (n + 1 edges for n buckets, each [edge, next)). */
+export type BucketSumQuery = Omit<SumQuery, 'from' | 'to'> & { edges: readonly Date[] };
+export type BucketSumRow = SumRow & { bucket: number };
+
 export interface TimeSeriesStore {
   readonly name: 'influxdb' | 'embedded';
   /** Resolves once the points are stored, or safely buffered on disk for later delivery. */
@@ -45,6 +49,8 @@ export interface TimeSeriesStore {
   query(q: PointQuery): Promise<Point[]>;
   /** Sum of a field per combination of the `groupBy` tags, sorted by those tags. */
   sum(q: SumQuery): Promise<SumRow[]>;
+  /** Sums of a field per bucket and per combination of the `groupBy` tags; empty buckets are left out. */
+  sumBuckets(q: BucketSumQuery): Promise<BucketSumRow[]>;
   /** Points accepted but not yet delivered (the on-disk buffer), 0 for the embedded store. */
   pending(): number;
   close(): Promise<void>;

@@ -3,8 +3,10 @@
  *
  * Telemetry may wait a moment (the design allows it to be buffered); care events never pass
  * through here on their way to safety: they are in the operational store before the device
- * is acknowledged. Event counts are summed per (municipality, kind, type) and written as one
- * point per flush, at a timestamp unique to that flush, so no two flushes overwrite each other.
+ * is acknowledged. Event and alarm counts are summed per (municipality, kind, type) and per
+ * second of their own time, and written as one point per flush: at that second, plus the
+ * flush's number in its last three digits of milliseconds, so a count lands in the second it
+ * happened and no two flushes overwrite each other.
  */
 import type { Logger } from 'pino';
 import type { DeviceKind } from '../core/events.ts';
@@ -14,9 +16,12 @@ export type WriterOptions = { flushIntervalMs?: number; maxBatch?: number };
 
 export class TimeSeriesWriter {
   private points: Point[] = [];
-  private counts = new Map<string, { tenant: string; kind: DeviceKind; type: string; count: number }>();
+  private counts = new Map<string, { tags: Record<string, string>; second: number; count: number }>();
+  private alarmCounts = new Map<string, { tags: Record<string, string>; second: number; count: number }>();
+  private flushes = 0;
+  /** The last timestamp given to each alarm_response series, so two in one millisecond do not overwrite. */
+  private readonly lastResponseTs = new Map<string, number>();
   private timer: NodeJS.Timeout;
-  private lastFlushTs = 0;
   private flushing: Promise<void> = Promise.resolve();
   private readonly maxBatch: number;
 
@@ -31,11 +36,22 @@ export class TimeSeriesWriter {
     if (this.points.length >= this.maxBatch) void this.flush();
   }
 
-  countEvent(tenant: string, kind: DeviceKind, type: string): void {
-    const key = `${tenant}\0${kind}\0${type}`;
-    const c = this.counts.get(key);
-    if (c) c.count++;
-    else this.counts.set(key, { tenant, kind, type, count: 1 });
+  countEvent(tenant: string, kind: DeviceKind, type: string, at: Date): void {
+    count(this.counts, { tenant, kind, type }, at);
+  }
+
+  /** Counts an alarm's step (raised, acknowledged, escalated, resolved, …). */
+  countAlarm(tags: { tenant: string; type: string; category: string; action: string; test: boolean }, at: Date): void {
+    count(this.alarmCounts, { ...tags, test: String(tags.test) }, at);
+  }
+
+  /** An alarm was acknowledged after `seconds`: a point at the acknowledgement. */
+  addResponse(tags: { tenant: string; type: string; category: string; priority: number; test: boolean }, alarmId: string, seconds: number, at: Date): void {
+    const t = { ...tags, priority: String(tags.priority), test: String(tags.test) };
+    const key = Object.values(t).join('\0');
+    const ms = Math.max(at.getTime(), (this.lastResponseTs.get(key) ?? 0) + 1);
+    this.lastResponseTs.set(key, ms);
+    this.addPoint({ measurement: 'alarm_response', tags: t, fields: { alarm_id: alarmId, ack_seconds: seconds }, ts: new Date(ms) });
   }
 
   /** Hands everything gathered so far to the store. Errors are logged; the batch is kept for the next flush. */
@@ -45,16 +61,17 @@ export class TimeSeriesWriter {
   }
 
   private async flushNow(): Promise<void> {
-    if (this.points.length === 0 && this.counts.size === 0) return;
-    const ts = new Date(Math.max(Date.now(), this.lastFlushTs + 1));
-    this.lastFlushTs = ts.getTime();
+    if (this.points.length === 0 && this.counts.size === 0 && this.alarmCounts.size === 0) return;
+    const seq = this.flushes++ % 1000;
+    const at = (second: number) => new Date(second * 1000 + seq);
     const batch = this.points;
     const counts = this.counts;
+    const alarmCounts = this.alarmCounts;
     this.points = [];
     this.counts = new Map();
-    for (const c of counts.values()) {
-      batch.push({ measurement: 'device_events', tags: { tenant: c.tenant, kind: c.kind, type: c.type }, fields: { count: c.count }, ts });
-    }
+    this.alarmCounts = new Map();
+    for (const c of counts.values()) batch.push({ measurement: 'device_events', tags: c.tags, fields: { count: c.count }, ts: at(c.second) });
+    for (const c of alarmCounts.values()) batch.push({ measurement: 'alarm_lifecycle', tags: c.tags, fields: { count: c.count }, ts: at(c.second) });
     try {
       await this.store.write(batch);
     } catch (err) {
@@ -67,4 +84,12 @@ export class TimeSeriesWriter {
     clearInterval(this.timer);
     await this.flush();
   }
+}
+
+function count(map: Map<string, { tags: Record<string, string>; second: number; count: number }>, tags: Record<string, string>, at: Date): void {
+  const second = Math.floor(at.getTime() / 1000);
+  const key = `${Object.values(tags).join('\0')}\0${second}`;
+  const c = map.get(key);
+  if (c) c.count++;
+  else map.set(key, { tags, second, count: 1 });
 }

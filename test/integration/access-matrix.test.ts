@@ -70,12 +70,15 @@ type Row = {
   ok?: number[];
   /** Statuses that mean a call about another municipality was refused; 403 or 404 by default. */
   refusedOther?: number[];
+  /** The answer is not JSON (a CSV file). */
+  raw?: boolean;
 };
 
 const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
 const STAFF = ['operator', 'technician', 'admin'] as const;
 const TECH = ['technician', 'admin'] as const;
 const ADMIN = ['admin'] as const;
+const LEAD = ['leader', 'admin'] as const;
 
 const MATRIX: Record<string, Row> = {
   'GET /api/health': { who: 'public', scoped: false, call: async () => ({ path: '/api/health' }) },
@@ -122,6 +125,11 @@ const MATRIX: Record<string, Row> = {
   'GET /api/alarms/{id}': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/alarms/${await make.alarm(tenantId)}` }) },
   'POST /api/alarms/{id}/acknowledge': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/alarms/${await make.alarm(tenantId)}/acknowledge` }) },
   'POST /api/alarms/{id}/resolve': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/alarms/${await make.alarm(tenantId)}/resolve`, body: { reason: 'false_alarm', note: 'matrise' } }) },
+  'GET /api/stats/summary': { who: LEAD, scoped: true, call: async (tenantId) => ({ path: `/api/stats/summary?tenantId=${tenantId}&period=this_month` }) },
+  'GET /api/stats/summary.csv': { who: LEAD, scoped: true, call: async (tenantId) => ({ path: `/api/stats/summary.csv?tenantId=${tenantId}&period=this_month` }), raw: true },
+  'GET /api/stats/series': { who: LEAD, scoped: true, call: async (tenantId) => ({ path: `/api/stats/series?tenantId=${tenantId}&period=this_month&metric=alarms&interval=day` }) },
+  'GET /api/stats/series.csv': { who: LEAD, scoped: true, call: async (tenantId) => ({ path: `/api/stats/series.csv?tenantId=${tenantId}&period=this_month&metric=answered&interval=week` }), raw: true },
+  'PUT /api/tenants/{id}/targets': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/tenants/${tenantId}/targets`, body: { within60s: 0.975, within180s: 0.99 } }) },
   'GET /api/rules': { who: ['operator', 'technician', 'leader', 'admin'], scoped: true, call: async (tenantId) => ({ path: `/api/rules?tenantId=${tenantId}` }) },
   'POST /api/rules': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: '/api/rules', body: { ...defaultRules()[0], tenantId } }) },
   'GET /api/rules/{id}': { who: ['operator', 'technician', 'leader', 'admin'], scoped: true, call: async (tenantId) => ({ path: `/api/rules/${await make.rule(tenantId)}` }) },
@@ -129,12 +137,12 @@ const MATRIX: Record<string, Row> = {
   'DELETE /api/rules/{id}': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/rules/${await make.rule(tenantId)}` }) },
 };
 
-async function send(method: string, c: Call, token: string | null): Promise<{ status: number; body: unknown }> {
-  if (c.csv === undefined) return apiClient(t.httpUrl, () => token)(method, c.path, c.body, token);
-  const headers: Record<string, string> = { 'content-type': 'text/csv' };
+async function send(method: string, c: Call, token: string | null, raw = false): Promise<{ status: number; body: unknown }> {
+  if (c.csv === undefined && !raw) return apiClient(t.httpUrl, () => token)(method, c.path, c.body, token);
+  const headers: Record<string, string> = c.csv === undefined ? {} : { 'content-type': 'text/csv' };
   if (token) headers.authorization = `Bearer ${token}`;
   const res = await fetch(`${t.httpUrl}${c.path}`, { method, headers, body: c.csv });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: await res.text() };
 }
 
 type Expectation = 'allowed' | 'no-permission' | 'other-municipality';
@@ -160,7 +168,7 @@ describe('the role × municipality matrix', () => {
         for (const tenantId of row.scoped ? [OWN, OTHER] : [OWN]) {
           const c = await row.call(tenantId, role);
           const token = c.token === undefined ? tokens.get(role) ?? null : c.token || null;
-          const res = await send(method, c, token);
+          const res = await send(method, c, token, row.raw);
           const want = expectation(row, role, tenantId);
           const ok = want === 'allowed'
             ? (row.ok ?? [200, 201, 204]).includes(res.status)
@@ -179,7 +187,7 @@ describe('the role × municipality matrix', () => {
       const c = await row.call(OWN, 'admin');
       for (const token of [null, 'forged-token']) {
         const body = c.body ?? (method === 'GET' || method === 'DELETE' || c.csv ? undefined : {});
-        expect((await send(method, { ...c, body }, token)).status, `${route} ${token}`).toBe(401);
+        expect((await send(method, { ...c, body }, token, row.raw)).status, `${route} ${token}`).toBe(401);
       }
     }
   });
