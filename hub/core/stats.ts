@@ -153,8 +153,6 @@ export type StatsInput = {
   testValidDays: number;
 };
 
-type KindCount = Record<DeviceKind | 'total', number>;
-const kindZero = (): KindCount => ({ safety_alarm: 0, door_lock: 0, gps_tracker: 0, medicine_dispenser: 0, total: 0 });
 
 const activeAt = (d: DeviceRecord, t: number) => Date.parse(d.createdAt) <= t && (d.decommissionedAt === null || Date.parse(d.decommissionedAt) > t);
 const activeDuring = (d: DeviceRecord, p: Period) => Date.parse(d.createdAt) < p.to.getTime() && (d.decommissionedAt === null || Date.parse(d.decommissionedAt) > p.from.getTime());
@@ -253,11 +251,11 @@ export function summarizeStats(input: StatsInput) {
   for (const k of DEVICE_KINDS) falseByKind[k].share = share(falseByKind[k].falseAlarms, falseByKind[k].resolved);
 
   // Devices: availability from offline alarms, technical alarms per 100 devices, tests.
-  const hours = Math.max(0, end - from) / 3_600_000;
   const devices = Object.fromEntries(DEVICE_KINDS.map((k) => [k, { active: 0, offlineHours: 0, availability: null as number | null, technicalAlarms: 0, technicalPer100: null as number | null, neverTested: 0, testOverdue: 0 }])) as Record<DeviceKind, {
     active: number; offlineHours: number; availability: number | null; technicalAlarms: number; technicalPer100: number | null; neverTested: number; testOverdue: number;
   }>;
-  let deviceHours = 0;
+  // Hours each kind's devices were in service during the period.
+  const kindHours = Object.fromEntries(DEVICE_KINDS.map((k) => [k, 0])) as Record<DeviceKind, number>;
   for (const d of input.devices) {
     const row = devices[d.kind];
     if (activeAt(d, end - 1)) {
@@ -268,16 +266,10 @@ export function summarizeStats(input: StatsInput) {
     if (activeDuring(d, period)) {
       const s = Math.max(from, Date.parse(d.createdAt));
       const e = Math.min(end, d.decommissionedAt ? Date.parse(d.decommissionedAt) : end);
-      deviceHours += Math.max(0, e - s) / 3_600_000;
+      kindHours[d.kind] += Math.max(0, e - s) / 3_600_000;
     }
   }
-  const kindHours = Object.fromEntries(DEVICE_KINDS.map((k) => [k, 0])) as Record<DeviceKind, number>;
-  for (const d of input.devices) {
-    if (!activeDuring(d, period)) continue;
-    const s = Math.max(from, Date.parse(d.createdAt));
-    const e = Math.min(end, d.decommissionedAt ? Date.parse(d.decommissionedAt) : end);
-    kindHours[d.kind] += Math.max(0, e - s) / 3_600_000;
-  }
+  const deviceHours = DEVICE_KINDS.reduce((sum, k) => sum + kindHours[k], 0);
   for (const a of real) {
     const kind = a.deviceId ? kindOf.get(a.deviceId) : undefined;
     if (!kind) continue;
