@@ -5,6 +5,7 @@ import { defineConfig } from 'vite';
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: '/',
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true },
+  // One bundle for every view (Leaflet and Chart.js included): a response centre's PCs load it once.
+  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 1000 },
   server: { proxy: { '/api': { target: 'http://localhost:8080', ws: true } } },
 });

@@ -8,10 +8,12 @@ import { Api, ApiError, type DashboardConfig, type Session } from './data/api.ts
 import { type Key, type Lang, LANGUAGES, translate } from './lib/i18n.ts';
 import { OperatorPanel } from './panels/operator/OperatorPanel.ts';
 import { TechnicianPanel } from './panels/technician/TechnicianPanel.ts';
+import { StatsPanel } from './panels/leader/StatsPanel.ts';
 
-type View = 'queue' | 'fleet';
+type View = 'queue' | 'fleet' | 'stats';
 /** The views a role may use, the first being where it lands. */
-const VIEWS: Record<string, readonly View[]> = { operator: ['queue'], technician: ['fleet', 'queue'], admin: ['queue', 'fleet'], leader: [] };
+const VIEWS: Record<string, readonly View[]> = { operator: ['queue'], technician: ['fleet', 'queue'], admin: ['queue', 'fleet', 'stats'], leader: ['stats'] };
+const VIEW_LABEL: Record<View, Key> = { queue: 'viewQueue', fleet: 'viewFleet', stats: 'viewStats' };
 import './styles.css';
 
 const SESSION_KEY = 'velferd.session';
@@ -98,7 +100,7 @@ function App() {
       ${session && views.length > 1 ? html`
         <div class="views" role="group" aria-label=${t('views')}>
           ${views.map((v) => html`<button type="button" class=${current === v ? 'selected' : 'ghost'} aria-pressed=${current === v} data-testid=${`view-${v}`}
-            onClick=${() => { setView(v); if (v === 'fleet' && !location.hash) location.hash = '#/fleet'; }}>${t(v === 'queue' ? 'viewQueue' : 'viewFleet')}</button>`)}
+            onClick=${() => { setView(v); if (v === 'fleet' && !location.hash) location.hash = '#/fleet'; }}>${t(VIEW_LABEL[v])}</button>`)}
         </div>` : null}
       ${session ? html`<span data-testid="whoami">${session.user.username}</span> <button class="ghost" onClick=${signOut}>${t('signOut')}</button>` : null}
     </header>
@@ -108,7 +110,9 @@ function App() {
           ? html`<${OperatorPanel} lang=${lang} api=${api} session=${session} config=${config} onSessionEnded=${sessionEnded} />`
           : current === 'fleet'
             ? html`<${TechnicianPanel} lang=${lang} api=${api} config=${config} />`
-            : html`<p class="card" data-testid="no-view">${t('leaderNotYet')}</p>`
+            : current === 'stats'
+              ? html`<${StatsPanel} lang=${lang} api=${api} />`
+              : null
         : session ? null : html`<${Login} lang=${lang} api=${api} ended=${ended} onSession=${(s: Session) => { setEnded(false); signIn(s); }} />`}
     </main>`;
 }

@@ -7,14 +7,18 @@ import type { DeviceEvent } from '../../../hub/core/events.ts';
 import type { DeviceTest } from '../../../hub/core/chain-test.ts';
 import type { DeviceState, FleetSummary } from '../../../hub/core/fleet.ts';
 import type { ImportError } from '../../../hub/core/import.ts';
+import type { StatsSummary } from '../../../hub/core/stats.ts';
 import type { Device, NewDevice, Resident, ResidentUpdate, Tenant } from '../../../hub/core/model.ts';
 
+export type { StatsSummary };
 export type { Alarm, Device, DeviceState, DeviceTest, FleetSummary, ImportError, Resident, Tenant, Transition };
 export type Credentials = { username: string; password: string };
 export type CreatedDevice = { line?: number; id: string; serial: string; kind: Device['kind']; tenantId: string; residentId: string | null; mqtt: Credentials };
 export type ImportRow = { line: number; tenantId: string; kind: Device['kind']; serial: string; residentId?: string; heartbeatIntervalSeconds?: number };
 export type ImportResult = { preview?: ImportRow[]; created: CreatedDevice[]; errors: ImportError[] };
 export type DeviceChanges = { credentialRotations: { at: string; by: string }[]; assignments: { at: string; from: string | null; to: string | null; by: string }[] };
+export type StatsPeriodQuery = { tenantId: string; period?: string; from?: string; to?: string };
+export type SeriesResult = { tenantId: string; metric: string; interval: string; from: string; to: string; keys: string[]; buckets: { start: string; end: string; values: Record<string, number | null> }[] };
 export type FleetQuery = { tenantId?: string; kind?: string; state?: DeviceState | ''; q?: string; limit: number; offset: number };
 export type AlarmDetail = Alarm & { events: { receivedAt: string; event: DeviceEvent }[]; transitions: Transition[] };
 export type Session = { token: string; expiresAt: string; user: { username: string; role: string; tenantIds: string[] } };
@@ -62,6 +66,23 @@ export class Api {
   resolvedSince(since: Date) { return this.call<Alarm[]>('GET', `/api/alarms?state=resolved&since=${encodeURIComponent(since.toISOString())}&limit=500`); }
   acknowledge(id: string) { return this.call<Alarm>('POST', `/api/alarms/${encodeURIComponent(id)}/acknowledge`); }
   resolve(id: string, reason: string, note: string) { return this.call<Alarm>('POST', `/api/alarms/${encodeURIComponent(id)}/resolve`, { reason, note }); }
+
+  // The leaders' statistics
+  private statsQuery(q: StatsPeriodQuery, extra: Record<string, string> = {}): string {
+    const params = new URLSearchParams({ tenantId: q.tenantId, ...extra });
+    if (q.period) params.set('period', q.period);
+    else { params.set('from', q.from ?? ''); params.set('to', q.to ?? ''); }
+    return params.toString();
+  }
+  statsSummary(q: StatsPeriodQuery) { return this.call<StatsSummary>('GET', `/api/stats/summary?${this.statsQuery(q)}`); }
+  statsSeries(q: StatsPeriodQuery, metric: string, interval: string) { return this.call<SeriesResult>('GET', `/api/stats/series?${this.statsQuery(q, { metric, interval })}`); }
+  /** A CSV export as a file to save (the bearer token cannot ride on a plain link). */
+  async statsCsv(kind: 'summary' | 'series', q: StatsPeriodQuery, extra: Record<string, string> = {}): Promise<Blob> {
+    const headers: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
+    const res = await fetch(`/api/stats/${kind}.csv?${this.statsQuery(q, extra)}`, { headers });
+    if (!res.ok) throw new ApiError(res.status, res.statusText, null);
+    return res.blob();
+  }
 
   // The technician's workspace
   async fleet(q: FleetQuery): Promise<{ devices: Device[]; total: number }> {

@@ -46,3 +46,40 @@ export function clockSkewMs(hubNow: string, receivedAtMs: number): number {
   const t = Date.parse(hubNow);
   return Number.isFinite(t) ? t - receivedAtMs : 0;
 }
+
+const labelFormatters = new Map<string, Intl.DateTimeFormat>();
+function labelFmt(lang: Lang, opts: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `${lang}|${JSON.stringify(opts)}`;
+  let f = labelFormatters.get(key);
+  if (!f) labelFormatters.set(key, (f = new Intl.DateTimeFormat(lang === 'nb' ? 'nb-NO' : 'en-GB', { timeZone: TIME_ZONE, ...opts })));
+  return f;
+}
+
+/** The ISO week number of a day in Norway (weeks start on Monday; week 1 holds the first Thursday). */
+export function isoWeek(at: Date): number {
+  const [y, m, d] = new Intl.DateTimeFormat('en-CA', { timeZone: TIME_ZONE }).format(at).split('-').map(Number) as [number, number, number];
+  const date = new Date(Date.UTC(y, m - 1, d));
+  const weekday = (date.getUTCDay() + 6) % 7;
+  date.setUTCDate(date.getUTCDate() - weekday + 3);
+  const firstThursday = new Date(Date.UTC(date.getUTCFullYear(), 0, 4));
+  return 1 + Math.round(((date.getTime() - firstThursday.getTime()) / 86_400_000 - 3 + ((firstThursday.getUTCDay() + 6) % 7)) / 7);
+}
+
+/** A chart's label for a bucket starting at `iso`: "uke 47" / "week 47", "18.11.", "10:00". */
+export function bucketLabel(iso: string, interval: string, lang: Lang): string {
+  const at = new Date(iso);
+  if (interval === 'week') return `${lang === 'nb' ? 'uke' : 'week'} ${isoWeek(at)}`;
+  if (interval === 'day') return labelFmt(lang, { day: '2-digit', month: '2-digit' }).format(at);
+  return labelFmt(lang, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
+}
+
+/** A share (0..1) as a percentage with one decimal, or a dash. */
+export function percent(x: number | null | undefined, lang: Lang): string {
+  if (x === null || x === undefined) return '–';
+  return `${(x * 100).toLocaleString(lang === 'nb' ? 'nb-NO' : 'en-GB', { maximumFractionDigits: 1 })} %`;
+}
+
+/** A day in Norway: "18.11.2026" / "18/11/2026". */
+export function formatDay(iso: string, lang: Lang): string {
+  return labelFmt(lang, { day: '2-digit', month: '2-digit', year: 'numeric' }).format(new Date(iso));
+}
