@@ -24,6 +24,26 @@ const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
 /** The wall-clock reading in Oslo of an instant; weekday 0 is Monday. */
 export function osloParts(at: Date): LocalParts {
+  return readParts(at);
+}
+
+/**
+ * The day and hour in Oslo of many instants: Oslo's offset is whole hours and changes only at the
+ * top of an hour, so one reading per UTC hour serves every instant in it.
+ */
+const hourCache = new Map<number, LocalParts>();
+export function osloHourParts(ms: number): LocalParts {
+  const hour = Math.floor(ms / 3_600_000);
+  let p = hourCache.get(hour);
+  if (!p) {
+    if (hourCache.size > 100_000) hourCache.clear();
+    p = readParts(new Date(hour * 3_600_000));
+    hourCache.set(hour, p);
+  }
+  return p;
+}
+
+function readParts(at: Date): LocalParts {
   const p = Object.fromEntries(partsFmt.formatToParts(at).map((x) => [x.type, x.value]));
   return {
     year: Number(p.year), month: Number(p.month), day: Number(p.day), hour: Number(p.hour), minute: Number(p.minute), second: Number(p.second),
@@ -110,8 +130,12 @@ export function bucketOf(edges: readonly Date[], at: number): number {
 
 /** Nearest-rank percentile (p in 0..100) of a sample; null for none. */
 export function percentile(xs: readonly number[], p: number): number | null {
-  if (xs.length === 0) return null;
-  const sorted = [...xs].sort((a, b) => a - b);
+  return ofSorted(Float64Array.from(xs).sort(), p);
+}
+
+/** Nearest-rank percentile of a sample already sorted ascending. */
+function ofSorted(sorted: ArrayLike<number>, p: number): number | null {
+  if (sorted.length === 0) return null;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 }
 
@@ -133,8 +157,22 @@ export const DEFAULT_TARGETS: Targets = { within60s: 0.975, within180s: 0.99 };
 /** A test alarm (a chain test, or the installation test alarm type) is counted apart. */
 export const isTestAlarm = (a: Pick<Alarm, 'test' | 'type'>): boolean => a.test === true || a.type === 'test_alarm';
 
+/** What statistics need of an alarm (the store keeps these as columns, so a year reads fast). */
+export type StatAlarm = Pick<Alarm, 'type' | 'category' | 'priority' | 'createdAt' | 'acknowledgedAt' | 'resolvedAt' | 'count' | 'escalationLevel' | 'deviceId'> & {
+  test: boolean;
+  reason: string | null;
+};
+
+export function statAlarm(a: Alarm): StatAlarm {
+  return {
+    type: a.type, category: a.category, priority: a.priority, createdAt: a.createdAt, acknowledgedAt: a.acknowledgedAt, resolvedAt: a.resolvedAt,
+    count: a.count, escalationLevel: a.escalationLevel, deviceId: a.deviceId, test: isTestAlarm(a), reason: a.resolution?.reason ?? null,
+  };
+}
+
 export type DeviceRecord = { id: string; kind: DeviceKind; residentId: string | null; createdAt: string; decommissionedAt: string | null; lastPassedTestAt: string | null };
-export type DoseRecord = { type: 'dose_due' | 'dose_taken' | 'dose_missed'; at: string; scheduledAt: string; takenAt?: string | undefined };
+/** Doses due and missed, counted; doses taken, with when they were due and taken (the late ones count apart). */
+export type DoseSummaryInput = { due: number; missed: number; taken: readonly { at: string; scheduledAt: string; takenAt?: string | undefined }[] };
 
 export type StatsInput = {
   tenantId: string;
@@ -142,17 +180,20 @@ export type StatsInput = {
   now: Date;
   targets: Targets;
   /** Alarms created in the period. */
-  alarms: readonly Alarm[];
+  alarms: readonly StatAlarm[];
   /** Every device the municipality ever had. */
   devices: readonly DeviceRecord[];
-  doses: readonly DoseRecord[];
-  /** Door unlocks by staff in the period: their times. */
-  staffUnlocks: readonly string[];
+  doses: DoseSummaryInput;
+  /** Door unlocks by staff in the period. */
+  staffUnlocks: number;
   /** Minutes within which a due dose counts as taken on time. */
   doseWindowMinutes: number;
   testValidDays: number;
 };
 
+
+/** A care alarm needed an answer unless the resident cancelled it before anyone took it. */
+const needsAnswer = (a: StatAlarm) => a.category === 'care' && !(a.reason === 'cancelled_by_resident' && !a.acknowledgedAt);
 
 const activeAt = (d: DeviceRecord, t: number) => Date.parse(d.createdAt) <= t && (d.decommissionedAt === null || Date.parse(d.decommissionedAt) > t);
 const activeDuring = (d: DeviceRecord, p: Period) => Date.parse(d.createdAt) < p.to.getTime() && (d.decommissionedAt === null || Date.parse(d.decommissionedAt) > p.from.getTime());
@@ -176,7 +217,7 @@ export function summarizeStats(input: StatsInput) {
   const end = Math.min(period.to.getTime(), input.now.getTime());
   const from = period.from.getTime();
   const kindOf = new Map(input.devices.map((d) => [d.id, d.kind]));
-  const real = input.alarms.filter((a) => !isTestAlarm(a));
+  const real = input.alarms.filter((a) => !a.test);
   const tests = input.alarms.length - real.length;
 
   // Users per technology (the registry's categories): persons, so suppressed below 5.
@@ -186,12 +227,14 @@ export function summarizeStats(input: StatsInput) {
     const key = `${d.residentId}|${d.kind}`;
     firstOfKind.set(key, Math.min(firstOfKind.get(key) ?? Infinity, Date.parse(d.createdAt)));
   }
+  // (resident, kind) pairs that still have an active device at the end: those did not end.
+  const stillServed = new Set(input.devices.filter((d) => d.residentId && activeAt(d, end - 1)).map((d) => `${d.residentId}|${d.kind}`));
   const users = {
     atEnd: usersBy(input.devices, (d) => activeAt(d, end - 1)),
     during: usersBy(input.devices, (d) => activeDuring(d, period)),
     new: usersBy(input.devices, (d) => { const f = firstOfKind.get(`${d.residentId}|${d.kind}`) ?? Infinity; return f >= from && f < period.to.getTime() && Date.parse(d.createdAt) === f; }),
     ended: usersBy(input.devices, (d) => d.decommissionedAt !== null && Date.parse(d.decommissionedAt) >= from && Date.parse(d.decommissionedAt) < period.to.getTime()
-      && !input.devices.some((o) => o.residentId === d.residentId && o.kind === d.kind && activeAt(o, end - 1))),
+      && !stillServed.has(`${d.residentId}|${d.kind}`)),
   };
 
   // Alarms: what they are about.
@@ -209,15 +252,16 @@ export function summarizeStats(input: StatsInput) {
   }
 
   // Answer times: care alarms that needed an answer (not cancelled by the resident before anyone took them).
-  const needing = real.filter((a) => a.category === 'care' && !(a.resolution?.reason === 'cancelled_by_resident' && !a.acknowledgedAt));
-  const ackSeconds = needing.flatMap((a) => (a.acknowledgedAt ? [(Date.parse(a.acknowledgedAt) - Date.parse(a.createdAt)) / 1000] : []));
-  const resolveSeconds = needing.flatMap((a) => (a.resolvedAt ? [(Date.parse(a.resolvedAt) - Date.parse(a.createdAt)) / 1000] : []));
-  const within = (s: number) => ackSeconds.filter((x) => x <= s).length;
-  const slowest = needing
-    .map((a) => ({ at: a.createdAt, type: a.type, priority: a.priority, seconds: a.acknowledgedAt ? (Date.parse(a.acknowledgedAt) - Date.parse(a.createdAt)) / 1000 : null }))
-    .sort((a, b) => (b.seconds ?? Infinity) - (a.seconds ?? Infinity))
-    .slice(0, 10)
-    .map((s) => ({ ...s, seconds: round1(s.seconds) }));
+  const needing = real.filter(needsAnswer);
+  // Seconds to acknowledge (Infinity: never) and to resolve, each sorted once.
+  const ackOf = needing.map((a) => (a.acknowledgedAt ? (Date.parse(a.acknowledgedAt) - Date.parse(a.createdAt)) / 1000 : Infinity));
+  const ackSeconds = Float64Array.from(ackOf.filter((x) => x !== Infinity)).sort();
+  const resolveSeconds = Float64Array.from(needing.flatMap((a) => (a.resolvedAt ? [(Date.parse(a.resolvedAt) - Date.parse(a.createdAt)) / 1000] : []))).sort();
+  const within = (s: number) => { let n = 0; for (const x of ackSeconds) if (x <= s) n++; return n; };
+  const slowest = ackOf.map((s, i) => [s, i] as const).sort((x, y) => (x[0] === y[0] ? x[1] - y[1] : y[0] > x[0] ? 1 : -1)).slice(0, 10).map(([s, i]) => {
+    const a = needing[i] as StatAlarm;
+    return { at: a.createdAt, type: a.type, priority: a.priority, seconds: s === Infinity ? null : round1(s) };
+  });
   const response = {
     alarms: needing.length,
     acknowledged: ackSeconds.length,
@@ -228,10 +272,10 @@ export function summarizeStats(input: StatsInput) {
     targets: input.targets,
     meets60s: needing.length === 0 ? null : within(60) / needing.length >= input.targets.within60s,
     meets180s: needing.length === 0 ? null : within(180) / needing.length >= input.targets.within180s,
-    medianAckSeconds: round1(percentile(ackSeconds, 50)),
-    p90AckSeconds: round1(percentile(ackSeconds, 90)),
-    medianResolveSeconds: round1(percentile(resolveSeconds, 50)),
-    p90ResolveSeconds: round1(percentile(resolveSeconds, 90)),
+    medianAckSeconds: round1(ofSorted(ackSeconds, 50)),
+    p90AckSeconds: round1(ofSorted(ackSeconds, 90)),
+    medianResolveSeconds: round1(ofSorted(resolveSeconds, 50)),
+    p90ResolveSeconds: round1(ofSorted(resolveSeconds, 90)),
     slowest,
   };
 
@@ -240,12 +284,12 @@ export function summarizeStats(input: StatsInput) {
   const falseByKind: Record<DeviceKind, { resolved: number; falseAlarms: number; share: number | null }> =
     Object.fromEntries(DEVICE_KINDS.map((k) => [k, { resolved: 0, falseAlarms: 0, share: null }])) as never;
   for (const a of real) {
-    if (!a.resolution) continue;
-    resolutions[a.resolution.reason] = (resolutions[a.resolution.reason] ?? 0) + 1;
+    if (!a.reason) continue;
+    resolutions[a.reason] = (resolutions[a.reason] ?? 0) + 1;
     const kind = a.deviceId ? kindOf.get(a.deviceId) : undefined;
     if (kind && a.category === 'care') {
       falseByKind[kind].resolved++;
-      if (a.resolution.reason === 'false_alarm') falseByKind[kind].falseAlarms++;
+      if (a.reason === 'false_alarm') falseByKind[kind].falseAlarms++;
     }
   }
   for (const k of DEVICE_KINDS) falseByKind[k].share = share(falseByKind[k].falseAlarms, falseByKind[k].resolved);
@@ -288,14 +332,8 @@ export function summarizeStats(input: StatsInput) {
   }
 
   // Medicine.
-  const taken = input.doses.filter((d) => d.type === 'dose_taken');
-  const late = taken.filter((d) => Date.parse(d.takenAt ?? d.at) - Date.parse(d.scheduledAt) > input.doseWindowMinutes * 60_000).length;
-  const doses = {
-    due: input.doses.filter((d) => d.type === 'dose_due').length,
-    taken: taken.length,
-    late,
-    missed: input.doses.filter((d) => d.type === 'dose_missed').length,
-  };
+  const late = input.doses.taken.filter((d) => Date.parse(d.takenAt ?? d.at) - Date.parse(d.scheduledAt) > input.doseWindowMinutes * 60_000).length;
+  const doses = { due: input.doses.due, taken: input.doses.taken.length, late, missed: input.doses.missed };
 
   return {
     tenantId: input.tenantId,
@@ -310,7 +348,7 @@ export function summarizeStats(input: StatsInput) {
     resolutions,
     falseAlarmsByKind: falseByKind,
     doses: { ...doses, missedShare: share(doses.missed, doses.due) },
-    doors: { staffUnlocks: input.staffUnlocks.length },
+    doors: { staffUnlocks: input.staffUnlocks },
     devices: { byKind: devices, deviceHours: Math.round(deviceHours) },
     heatmap: heatmap(input.alarms),
   };
@@ -318,11 +356,11 @@ export function summarizeStats(input: StatsInput) {
 export type StatsSummary = ReturnType<typeof summarizeStats>;
 
 /** Alarms by Oslo weekday (0 = Monday) and hour: where the night load is. */
-export function heatmap(alarms: readonly Pick<Alarm, 'createdAt' | 'test' | 'type'>[]): number[][] {
+export function heatmap(alarms: readonly Pick<StatAlarm, 'createdAt' | 'test'>[]): number[][] {
   const grid = Array.from({ length: 7 }, () => Array.from({ length: 24 }, () => 0));
   for (const a of alarms) {
-    if (isTestAlarm(a)) continue;
-    const p = osloParts(new Date(a.createdAt));
+    if (a.test) continue;
+    const p = osloHourParts(Date.parse(a.createdAt));
     const row = grid[p.weekday];
     if (row) row[p.hour] = (row[p.hour] ?? 0) + 1;
   }
@@ -362,10 +400,10 @@ export function countSeries(times: readonly string[], edges: readonly Date[], ke
 }
 
 /** Answer times per bucket (by when the alarm was raised): care alarms needing an answer, how many within 60 s and 180 s, and the shares. */
-export function answeredSeries(alarms: readonly Alarm[], edges: readonly Date[]): SeriesBucket[] {
+export function answeredSeries(alarms: readonly StatAlarm[], edges: readonly Date[]): SeriesBucket[] {
   const out = buckets(edges, ['alarms', 'within60s', 'within180s']);
   for (const a of alarms) {
-    if (isTestAlarm(a) || a.category !== 'care' || (a.resolution?.reason === 'cancelled_by_resident' && !a.acknowledgedAt)) continue;
+    if (a.test || !needsAnswer(a)) continue;
     const b = out[bucketOf(edges, Date.parse(a.createdAt))];
     if (!b) continue;
     b.values.alarms = (b.values.alarms as number) + 1;

@@ -1,5 +1,6 @@
 import type { Alarm, AlarmState, Transition } from '../core/alarms.ts';
 import type { DeviceEvent } from '../core/events.ts';
+import { isTestAlarm } from '../core/stats.ts';
 import { readableEvent } from '../core/stored.ts';
 import type { Db } from './db.ts';
 
@@ -16,9 +17,13 @@ export class AlarmStore {
 
   constructor(private readonly db: Db) {
     this.s = {
-      insert: db.prepare(`INSERT INTO alarms (id, tenant_id, state, dedupe_key, device_id, next_escalation_at, created_at, updated_at, data)
-        VALUES (@id, @tenantId, @state, @key, @deviceId, @nextEscalationAt, @createdAt, @updatedAt, @data)`),
-      update: db.prepare('UPDATE alarms SET state = @state, next_escalation_at = @nextEscalationAt, updated_at = @updatedAt, data = @data WHERE id = @id'),
+      insert: db.prepare(`INSERT INTO alarms (id, tenant_id, state, dedupe_key, device_id, next_escalation_at, created_at, updated_at, data,
+          type, category, priority, is_test, acknowledged_at, resolved_at, reason, repeat_count, escalation_level)
+        VALUES (@id, @tenantId, @state, @key, @deviceId, @nextEscalationAt, @createdAt, @updatedAt, @data,
+          @type, @category, @priority, @isTest, @acknowledgedAt, @resolvedAt, @reason, @count, @escalationLevel)`),
+      update: db.prepare(`UPDATE alarms SET state = @state, next_escalation_at = @nextEscalationAt, updated_at = @updatedAt, data = @data,
+        type = @type, category = @category, priority = @priority, is_test = @isTest, acknowledged_at = @acknowledgedAt, resolved_at = @resolvedAt,
+        reason = @reason, repeat_count = @count, escalation_level = @escalationLevel WHERE id = @id`),
       get: db.prepare('SELECT data FROM alarms WHERE id = ?'),
       active: db.prepare("SELECT data FROM alarms WHERE dedupe_key = ? AND state != 'resolved'"),
       activeForDevice: db.prepare("SELECT data FROM alarms WHERE device_id = ? AND state != 'resolved'"),
@@ -33,7 +38,11 @@ export class AlarmStore {
   }
 
   private row(a: Alarm) {
-    return { id: a.id, tenantId: a.tenantId, state: a.state, key: dedupeKey(a), deviceId: a.deviceId, nextEscalationAt: a.nextEscalationAt, createdAt: a.createdAt, updatedAt: a.updatedAt, data: JSON.stringify(a) };
+    return {
+      id: a.id, tenantId: a.tenantId, state: a.state, key: dedupeKey(a), deviceId: a.deviceId, nextEscalationAt: a.nextEscalationAt, createdAt: a.createdAt, updatedAt: a.updatedAt, data: JSON.stringify(a),
+      type: a.type, category: a.category, priority: a.priority, isTest: isTestAlarm(a) ? 1 : 0, acknowledgedAt: a.acknowledgedAt, resolvedAt: a.resolvedAt,
+      reason: a.resolution?.reason ?? null, count: a.count, escalationLevel: a.escalationLevel,
+    };
   }
 
   insert(a: Alarm, transitions: Transition[]): void {

@@ -2,8 +2,7 @@
  * What statistics read from the operational store: the alarms operators worked on, the devices,
  * dose and door events. Read-only; each query narrows by municipality and period on an index.
  */
-import type { Alarm } from '../core/alarms.ts';
-import { DEFAULT_TARGETS, type DeviceRecord, type DoseRecord, type Period, type Targets } from '../core/stats.ts';
+import { DEFAULT_TARGETS, type DeviceRecord, type DoseSummaryInput, type Period, type StatAlarm, type Targets } from '../core/stats.ts';
 import type { DeviceKind } from '../core/events.ts';
 import type { Db } from './db.ts';
 
@@ -12,9 +11,12 @@ export class StatsStore {
 
   constructor(db: Db) {
     this.s = {
-      alarms: db.prepare('SELECT data FROM alarms WHERE tenant_id = ? AND created_at >= ? AND created_at < ?').pluck(),
+      alarms: db.prepare(`SELECT type, category, priority, created_at, acknowledged_at, resolved_at, repeat_count, escalation_level, device_id, is_test, reason
+        FROM alarms WHERE tenant_id = ? AND created_at >= ? AND created_at < ?`).raw(),
       devices: db.prepare('SELECT id, kind, resident_id, created_at, decommissioned_at, last_passed_test_at FROM devices WHERE tenant_id = ?'),
-      doses: db.prepare("SELECT type, received_at, payload FROM events WHERE tenant_id = ? AND type IN ('dose_due', 'dose_taken', 'dose_missed') AND received_at >= ? AND received_at < ?"),
+      doseCount: db.prepare('SELECT count(*) FROM events WHERE tenant_id = ? AND type = ? AND received_at >= ? AND received_at < ?').pluck(),
+      taken: db.prepare("SELECT received_at, json_extract(payload, '$.scheduledAt') AS scheduled_at, json_extract(payload, '$.takenAt') AS taken_at FROM events WHERE tenant_id = ? AND type = 'dose_taken' AND received_at >= ? AND received_at < ?"),
+      unlockCount: db.prepare("SELECT count(*) FROM events WHERE tenant_id = ? AND type = 'unlocked' AND received_at >= ? AND received_at < ? AND json_extract(payload, '$.by') = 'staff'").pluck(),
       unlocks: db.prepare("SELECT received_at FROM events WHERE tenant_id = ? AND type = 'unlocked' AND received_at >= ? AND received_at < ? AND json_extract(payload, '$.by') = 'staff' ORDER BY received_at").pluck(),
       targets: db.prepare('SELECT target_within_60s, target_within_180s FROM tenants WHERE id = ?'),
       setTargets: db.prepare('UPDATE tenants SET target_within_60s = ?, target_within_180s = ? WHERE id = ?'),
@@ -23,8 +25,12 @@ export class StatsStore {
   }
 
   /** Alarms created in the period. */
-  alarms(tenantId: string, p: Period): Alarm[] {
-    return (this.s.alarms.all(tenantId, p.from.toISOString(), p.to.toISOString()) as string[]).map((d) => JSON.parse(d) as Alarm);
+  alarms(tenantId: string, p: Period): StatAlarm[] {
+    type R = [string, 'care' | 'technical', number, string, string | null, string | null, number, number, string | null, number, string | null];
+    return (this.s.alarms.all(tenantId, p.from.toISOString(), p.to.toISOString()) as R[]).map((r) => ({
+      type: r[0], category: r[1], priority: r[2], createdAt: r[3], acknowledgedAt: r[4], resolvedAt: r[5], count: r[6], escalationLevel: r[7],
+      deviceId: r[8], test: r[9] === 1, reason: r[10],
+    }));
   }
 
   devices(tenantId: string): DeviceRecord[] {
@@ -32,11 +38,19 @@ export class StatsStore {
       .map((r) => ({ id: r.id, kind: r.kind, residentId: r.resident_id, createdAt: r.created_at, decommissionedAt: r.decommissioned_at, lastPassedTestAt: r.last_passed_test_at }));
   }
 
-  doses(tenantId: string, p: Period): DoseRecord[] {
-    return (this.s.doses.all(tenantId, p.from.toISOString(), p.to.toISOString()) as { type: DoseRecord['type']; received_at: string; payload: string }[]).map((r) => {
-      const e = JSON.parse(r.payload) as { scheduledAt: string; takenAt?: string };
-      return { type: r.type, at: r.received_at, scheduledAt: e.scheduledAt, takenAt: e.takenAt };
-    });
+  /** Doses due and missed are counted; doses taken come with their times, to tell the late ones. */
+  doses(tenantId: string, p: Period): DoseSummaryInput {
+    const a = [p.from.toISOString(), p.to.toISOString()];
+    return {
+      due: this.s.doseCount.get(tenantId, 'dose_due', ...a) as number,
+      missed: this.s.doseCount.get(tenantId, 'dose_missed', ...a) as number,
+      taken: (this.s.taken.all(tenantId, ...a) as { received_at: string; scheduled_at: string; taken_at: string | null }[])
+        .map((r) => ({ at: r.received_at, scheduledAt: r.scheduled_at, takenAt: r.taken_at ?? undefined })),
+    };
+  }
+
+  staffUnlockCount(tenantId: string, p: Period): number {
+    return this.s.unlockCount.get(tenantId, p.from.toISOString(), p.to.toISOString()) as number;
   }
 
   staffUnlocks(tenantId: string, p: Period): string[] {

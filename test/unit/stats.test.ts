@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  bucketEdges, bucketOf, dayPeriod, heatmap, osloInstant, osloParts, percentile, persons, presetPeriod,
+  bucketEdges, bucketOf, dayPeriod, heatmap, isTestAlarm, osloInstant, osloParts, percentile, persons, presetPeriod,
 } from '../../hub/core/stats.ts';
 
 const iso = (d: Date) => d.toISOString();
@@ -53,11 +53,15 @@ describe('numbers', () => {
       { value: 5, suppressed: false }, { value: 12, suppressed: false },
     ]);
   });
+  it('tells test alarms: a chain test\'s, and the installation test alarm type', () => {
+    expect(isTestAlarm({ type: 'sos', test: true })).toBe(true);
+    expect(isTestAlarm({ type: 'test_alarm' })).toBe(true);
+    expect(isTestAlarm({ type: 'sos' })).toBe(false);
+  });
   it('counts alarms by Oslo weekday and hour, leaving test alarms out', () => {
     const grid = heatmap([
-      { createdAt: '2026-11-23T23:30:00Z', type: 'fall_detected' }, // Tuesday 00:30 in Oslo
-      { createdAt: '2026-11-23T23:40:00Z', type: 'test_alarm' },
-      { createdAt: '2026-11-23T23:50:00Z', type: 'sos', test: true },
+      { createdAt: '2026-11-23T23:30:00Z', test: false }, // Tuesday 00:30 in Oslo
+      { createdAt: '2026-11-23T23:40:00Z', test: true },
     ]);
     expect(grid[1]![0]).toBe(1);
     expect(grid.flat().reduce((a, b) => a + b, 0)).toBe(1);

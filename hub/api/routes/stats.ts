@@ -84,7 +84,7 @@ export const statsRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async
     return summarizeStats({
       tenantId, period, now: ctx.now(), targets: store.targets(tenantId),
       alarms: store.alarms(tenantId, period), devices: store.devices(tenantId), doses: store.doses(tenantId, period),
-      staffUnlocks: store.staffUnlocks(tenantId, period), doseWindowMinutes: store.doseWindowMinutes(tenantId), testValidDays: 365,
+      staffUnlocks: store.staffUnlockCount(tenantId, period), doseWindowMinutes: store.doseWindowMinutes(tenantId), testValidDays: 365,
     });
   }
 
