@@ -3,9 +3,11 @@
  * night at the response centre played on them, with every other device living its life.
  * Prints where to open the dashboard and how to sign in.
  */
+import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { buildDashboard } from '../dashboard/build.ts';
 import { SimClock } from './clock.ts';
+import { playHistory } from './history.ts';
 import { HubApi } from './hub-api.ts';
 import { ensureMunicipality } from './municipality.ts';
 import { loadScenario, scenarioStart, timeline } from './scenario.ts';
@@ -17,16 +19,19 @@ const { values: v } = parseArgs({
     speed: { type: 'string', default: '10' },
     residents: { type: 'string', default: '200' },
     'data-dir': { type: 'string', default: './data/demo' },
+    'history-days': { type: 'string', default: '21' },
   },
 });
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const ADMIN_PASSWORD = process.env.HUB_ADMIN_PASSWORD ?? 'demo-admin-2026';
 const OPERATOR = { username: 'operator', password: 'operator-demo' };
+const TECHNICIAN = { username: 'tekniker', password: 'tekniker-demo' };
+const LEADER = { username: 'leder', password: 'leder-demo' };
 
 say('demo: building the dashboard …');
 await buildDashboard();
 say('demo: starting the hub (embedded storage in ' + v['data-dir'] + ') …');
-const hub = await spawnHub({
+const startDemoHub = () => spawnHub({
   DATA_DIR: v['data-dir'], HUB_ADMIN_PASSWORD: ADMIN_PASSWORD,
   MQTT_PORT: process.env.MQTT_PORT ?? '1883', HTTP_PORT: process.env.HTTP_PORT ?? '8080', HOST: process.env.HOST ?? '127.0.0.1',
 }, (line) => {
@@ -38,7 +43,7 @@ const hub = await spawnHub({
     if (line.trim()) say(`hub: ${line}`);
   }
 });
-const url = `http://localhost:${hub.httpPort}`;
+let hub = await startDemoHub();
 const api = new HubApi(`http://127.0.0.1:${hub.httpPort}`);
 try {
   await api.login('admin', ADMIN_PASSWORD);
@@ -53,6 +58,21 @@ const residents = Math.max(Number(v.residents), scenario.residents);
 say(`demo: creating the municipality Oslo (0301) with ${residents} synthetic residents …`);
 const muni = await ensureMunicipality(api, { tenantId: '0301', residents, seed: scenario.seed, stateFile: `${v['data-dir']}/simulator-0301.json` });
 await api.ensureUser(OPERATOR.username, OPERATOR.password, 'operator', ['0301']);
+await api.ensureUser(TECHNICIAN.username, TECHNICIAN.password, 'technician', ['0301']);
+await api.ensureUser(LEADER.username, LEADER.password, 'leader', ['0301']);
+
+// Weeks of history for the statistics, once: the hub plays them on its own clock, then starts again.
+const historyMarker = `${v['data-dir']}/history-0301.json`;
+const historyDays = Number(v['history-days']);
+if (historyDays > 0 && !existsSync(historyMarker)) {
+  say(`demo: playing ${historyDays} days of history for the statistics (once; a minute or two) …`);
+  await hub.kill('SIGTERM');
+  const played = await playHistory({ dataDir: v['data-dir'], adminPassword: ADMIN_PASSWORD, municipality: muni, days: historyDays, seed: scenario.seed, log: say });
+  writeFileSync(historyMarker, JSON.stringify({ days: historyDays, ...played, at: new Date().toISOString() }));
+  say(`demo: history done: ${played.alarms} alarms and ${played.events} events`);
+  hub = await startDemoHub();
+}
+const url = `http://localhost:${hub.httpPort}`;
 
 const speed = Number(v.speed);
 const start = scenarioStart(scenario, new Date());
@@ -66,7 +86,9 @@ await sim.start();
 say(`
   ┌──────────────────────────────────────────────────────────────────────────────
   │ The response centre's dashboard: ${url}/
-  │ Sign in as   ${OPERATOR.username} / ${OPERATOR.password}   (operator for Oslo)
+  │ Sign in as   ${OPERATOR.username} / ${OPERATOR.password}   (operator for Oslo: the alarm queue)
+  │ or           ${TECHNICIAN.username} / ${TECHNICIAN.password}   (technician: the devices)
+  │ or           ${LEADER.username} / ${LEADER.password}   (leader: the statistics)
   │ or           admin / ${ADMIN_PASSWORD}
   │ API docs:    ${url}/docs
   │

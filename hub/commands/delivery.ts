@@ -86,7 +86,11 @@ export class CommandDelivery {
   expire(): void {
     this.d.writer.run(() => this.d.outbox.expire(this.d.now())).then((gone) => {
       this.stats.expired += gone.length;
-      for (const c of gone) this.d.log.warn({ deviceId: c.deviceId, commandId: c.id, type: c.type }, 'commands: expired before the device took it');
+      // One line per pass, however many: a fleet that was away must not flood the log.
+      if (gone.length > 0) {
+        this.d.log.warn({ expired: gone.length, devices: [...new Set(gone.map((c) => c.deviceId))].slice(0, 20), types: [...new Set(gone.map((c) => c.type))] },
+          'commands: expired before their devices took them');
+      }
     }, (err: unknown) => this.d.log.error({ err }, 'commands: could not expire commands'));
   }
 
