@@ -15,6 +15,7 @@ import {
 } from '../core/alarms.ts';
 import type { DeviceEvent } from '../core/events.ts';
 import { type RaiseSpec, type Rule, type RuleFailure, evaluate } from '../core/rules.ts';
+import { say } from '../core/said.ts';
 import { type SilencePolicy, type SilentDevice, planSilence, silentSince } from '../core/silence.ts';
 import { shortId } from '../security/secrets.ts';
 import { type AlarmStore, dedupeKey } from '../store/alarms.ts';
@@ -86,7 +87,7 @@ export class AlarmService {
     const what = f.ruleId ? `rule ${f.ruleId} (${f.ruleKind}, ${f.alarmType})` : 'alarm processing';
     const spec: RaiseSpec = {
       ruleId: f.ruleId ?? 'alarm-processing', alarmType: RULE_FAILED_TYPE, priority: 3, category: 'technical',
-      detail: `${what} failed on ${event.type} ${event.id} from ${device.deviceId}: ${f.message}`,
+      said: say('rule_failed', { rule: what, eventType: event.type, eventId: event.id, device: device.deviceId, message: f.message }),
     };
     try {
       return this.d.db.transaction(() => {
@@ -156,7 +157,7 @@ export class AlarmService {
   private markTestAlarm(device: DeviceIdentity, residentId: string | null, event: DeviceEvent, at: Date, test: Parameters<ChainTests['marked']>[0], changes: AlarmChange[]): void {
     let i = changes.findIndex((c) => c.alarm.deviceId === device.deviceId && (c.change === 'raised' || c.change === 'repeated'));
     if (i < 0) {
-      const spec: RaiseSpec = { ruleId: 'chain-test', alarmType: 'test_alarm', priority: 5, category: 'technical', detail: `chain test ${test.id}` };
+      const spec: RaiseSpec = { ruleId: 'chain-test', alarmType: 'test_alarm', priority: 5, category: 'technical', said: say('chain_test', { test: test.id }) };
       const existing = this.activeFor(device.deviceId, device.tenantId, spec.alarmType);
       const s = existing ? repeat(existing, spec, at) : raise({ id: shortId('al'), tenantId: device.tenantId, residentId, deviceId: device.deviceId, spec }, at, this.d.policy);
       if (existing) this.d.alarms.update(s.alarm, s.transitions);
@@ -176,7 +177,7 @@ export class AlarmService {
   onConnected(device: DeviceIdentity, at: Date): AlarmChange[] {
     const rule = this.silenceRule(device.tenantId);
     const type = rule?.alarmType ?? 'device_offline';
-    return this.step(this.activeFor(device.deviceId, device.tenantId, type), (a) => clear(a, 'device connected again', at), 'cleared');
+    return this.step(this.activeFor(device.deviceId, device.tenantId, type), (a) => clear(a, say('connected_again'), at), 'cleared');
   }
 
   private activeFor(deviceId: string, tenantId: string, alarmType: string): Alarm | undefined {
@@ -255,7 +256,7 @@ export class AlarmService {
     const tenantOf = new Map(silent.map((s) => [s.deviceId, s.tenantId]));
     for (const o of plan.createOutages) {
       const rule = this.silenceRule(o.tenantId);
-      const spec: RaiseSpec = { ruleId: rule?.id ?? 'silence', alarmType: OUTAGE_TYPE, priority: rule?.priority ?? 2, category: 'technical', detail: `${o.devices.length} devices went silent within ${Math.round(this.d.silence.windowSeconds / 60)} minutes` };
+      const spec: RaiseSpec = { ruleId: rule?.id ?? 'silence', alarmType: OUTAGE_TYPE, priority: rule?.priority ?? 2, category: 'technical', said: say('outage', { devices: o.devices.length, minutes: Math.round(this.d.silence.windowSeconds / 60) }) };
       const s = raise({ id: shortId('al'), tenantId: o.tenantId, residentId: null, deviceId: null, spec, devices: o.devices }, now, this.d.policy);
       this.d.alarms.insert(s.alarm, s.transitions);
       changes.push({ change: 'raised', alarm: s.alarm });
@@ -264,11 +265,11 @@ export class AlarmService {
       const a = this.d.alarms.get(add.alarmId);
       if (!a) continue;
       const next: Alarm = { ...a, devices: [...a.devices, ...add.devices], count: a.count + add.devices.length, updatedAt: now.toISOString() };
-      this.d.alarms.update(next, [{ at: now.toISOString(), actor: { type: 'system', name: 'system' }, action: 'devices_added', fromState: a.state, toState: a.state, priority: a.priority, detail: add.devices.join(', ') }]);
+      this.d.alarms.update(next, [{ at: now.toISOString(), actor: { type: 'system', name: 'system' }, action: 'devices_added', fromState: a.state, toState: a.state, priority: a.priority, detail: add.devices.join(', '), said: say('devices_added', { devices: add.devices.join(', ') }) }]);
       changes.push({ change: 'devices_added', alarm: next });
     }
     for (const end of plan.endOutages) {
-      changes.push(...this.step(this.d.alarms.get(end.alarmId), (a) => clear(a, `outage over: ${end.back.length} of ${end.back.length + end.stillSilent.length} devices back`, now), 'cleared'));
+      changes.push(...this.step(this.d.alarms.get(end.alarmId), (a) => clear(a, say('outage_over', { back: end.back.length, total: end.back.length + end.stillSilent.length }), now), 'cleared'));
     }
     for (const deviceId of plan.raiseOffline) {
       const tenantId = tenantOf.get(deviceId);
@@ -276,7 +277,7 @@ export class AlarmService {
       const rule = this.silenceRule(tenantId);
       if (!rule) continue;
       const last = silent.find((s) => s.deviceId === deviceId);
-      const spec: RaiseSpec = { ruleId: rule.id, alarmType: rule.alarmType, priority: rule.priority, category: rule.category, detail: `silent since ${last?.since.toISOString()}` };
+      const spec: RaiseSpec = { ruleId: rule.id, alarmType: rule.alarmType, priority: rule.priority, category: rule.category, said: say('silent_since', { at: last?.since.toISOString() ?? '' }) };
       changes.push(...this.raiseFor({ deviceId, tenantId }, residentOf.get(deviceId) ?? null, spec, now, null));
     }
     return changes;

@@ -5,6 +5,7 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import type { RaiseSpec } from './rules.ts';
+import { english, type Said, SaidSchema, say } from './said.ts';
 import { literals as lit, Nullable } from './schema.ts';
 
 export const ALARM_STATES = ['open', 'acknowledged', 'resolved'] as const;
@@ -54,6 +55,7 @@ export const AlarmSchema = Type.Object({
   resolution: Nullable(Type.Object({ reason: lit([...RESOLUTION_REASONS, ...SYSTEM_REASONS, TEST_OK]), note: Type.String() })),
   escalationLevel: Type.Integer(),
   nextEscalationAt: Nullable(IsoTime),
+  said: Type.Optional(Nullable(SaidSchema)),
   test: Type.Optional(Type.Boolean({ description: 'A test alarm (a chain test): shown as such, never counted as a real alarm' })),
   testId: Type.Optional(Nullable(Type.String({ description: 'The chain test it belongs to' }))),
 });
@@ -66,7 +68,8 @@ export const TransitionSchema = Type.Object({
   fromState: Nullable(lit(ALARM_STATES)),
   toState: lit(ALARM_STATES),
   priority: Type.Integer(),
-  detail: Nullable(Type.String()),
+  detail: Nullable(Type.String({ description: 'In English; `said` holds the same as a code with values' })),
+  said: Type.Optional(Nullable(SaidSchema)),
 });
 export type Transition = Static<typeof TransitionSchema>;
 
@@ -96,9 +99,12 @@ export function deadlineFor(priority: number, policy: AlarmPolicy): number {
   return policy.ackDeadlineSeconds[Math.min(5, Math.max(1, priority)) - 1] as number;
 }
 
-function transition(alarm: Alarm, from: AlarmState | null, actor: Actor, action: TransitionAction, now: Date, detail: string | null = null): Transition {
-  return { at: iso(now), actor, action, fromState: from, toState: alarm.state, priority: alarm.priority, detail };
+function transition(alarm: Alarm, from: AlarmState | null, actor: Actor, action: TransitionAction, now: Date, said: Said | null = null): Transition {
+  return { at: iso(now), actor, action, fromState: from, toState: alarm.state, priority: alarm.priority, detail: english(said), said };
 }
+
+/** What a spec says: its code with values, or (a spec stored before) its English text. */
+const saidOf = (spec: RaiseSpec): Said | null => spec.said ?? (spec.detail ? say('text', { text: spec.detail }) : null);
 
 export type RaiseInput = {
   id: string;
@@ -114,12 +120,12 @@ export function raise(input: RaiseInput, now: Date, policy: AlarmPolicy): Step {
   const alarm: Alarm = {
     id: input.id, tenantId: input.tenantId, residentId: input.residentId, deviceId: input.deviceId,
     type: input.spec.alarmType, category: input.spec.category, priority: input.spec.priority, state: 'open', count: 1,
-    ruleId: input.spec.ruleId, detail: input.spec.detail ?? null, devices: input.devices ?? [],
+    ruleId: input.spec.ruleId, detail: english(saidOf(input.spec)), said: saidOf(input.spec), devices: input.devices ?? [],
     createdAt: iso(now), updatedAt: iso(now),
     acknowledgedBy: null, acknowledgedAt: null, resolvedBy: null, resolvedAt: null, resolution: null,
     escalationLevel: 0, nextEscalationAt: later(now, deadlineFor(input.spec.priority, policy)),
   };
-  return { alarm, transitions: [transition(alarm, null, SYSTEM, 'raised', now, alarm.detail)] };
+  return { alarm, transitions: [transition(alarm, null, SYSTEM, 'raised', now, alarm.said ?? null)] };
 }
 
 /** Marks an alarm as the test alarm of a chain test. */
@@ -132,7 +138,7 @@ export function repeat(alarm: Alarm, spec: RaiseSpec, now: Date): Step {
   if (alarm.state === 'resolved') throw new Error('a resolved alarm is not repeated; raise a new one');
   // A repeat never lowers urgency; a more urgent repeat raises it.
   const next: Alarm = { ...alarm, count: alarm.count + 1, priority: Math.min(alarm.priority, spec.priority), updatedAt: iso(now) };
-  return { alarm: next, transitions: [transition(next, alarm.state, SYSTEM, 'repeated', now, spec.detail ?? null)] };
+  return { alarm: next, transitions: [transition(next, alarm.state, SYSTEM, 'repeated', now, saidOf(spec))] };
 }
 
 export type Refusal = { ok: false; code: 'held_by_other' | 'already_resolved' | 'not_a_test'; message: string; alarm: Alarm };
@@ -160,15 +166,15 @@ export function resolve(alarm: Alarm, user: { id: string; name: string }, reason
   const next: Alarm = {
     ...from, state: 'resolved', resolvedBy: user, resolvedAt: iso(now), resolution: { reason, note }, nextEscalationAt: null, updatedAt: iso(now),
   };
-  return { ok: true, alarm: next, transitions: [...acked.transitions, transition(next, from.state, { type: 'user', ...user }, 'resolved', now, `${reason}: ${note}`)] };
+  return { ok: true, alarm: next, transitions: [...acked.transitions, transition(next, from.state, { type: 'user', ...user }, 'resolved', now, say('resolved', { reason, note }))] };
 }
 
 /** The system closes a technical alarm whose condition ended (device back, battery replaced). */
-export function clear(alarm: Alarm, reason: string, now: Date): Step | null {
+export function clear(alarm: Alarm, reason: Said, now: Date): Step | null {
   if (alarm.state === 'resolved' || alarm.category !== 'technical') return null;
   const next: Alarm = {
     ...alarm, state: 'resolved', resolvedBy: { id: null, name: SYSTEM.name }, resolvedAt: iso(now),
-    resolution: { reason: 'condition_cleared', note: reason }, nextEscalationAt: null, updatedAt: iso(now),
+    resolution: { reason: 'condition_cleared', note: english(reason) ?? '' }, nextEscalationAt: null, updatedAt: iso(now),
   };
   return { alarm: next, transitions: [transition(next, alarm.state, SYSTEM, 'cleared', now, reason)] };
 }
@@ -186,10 +192,10 @@ export function residentCancel(alarm: Alarm, now: Date, policy: AlarmPolicy): St
       ...alarm, state: 'resolved', resolvedBy: { id: null, name: 'resident' }, resolvedAt: iso(now),
       resolution: { reason: 'cancelled_by_resident', note: `cancelled on the device after ${Math.round(age)} s` }, nextEscalationAt: null, updatedAt: iso(now),
     };
-    return { alarm: next, transitions: [transition(next, 'open', { type: 'system', name: 'resident' }, 'cancelled_by_resident', now)] };
+    return { alarm: next, transitions: [transition(next, 'open', { type: 'system', name: 'resident' }, 'cancelled_by_resident', now, say('cancelled_on_device', { seconds: Math.round(age) }))] };
   }
   const next = { ...alarm, updatedAt: iso(now) };
-  return { alarm: next, transitions: [transition(next, alarm.state, { type: 'system', name: 'resident' }, 'resident_cancelled_late', now, `cancel after ${Math.round(age)} s; the alarm stays`)] };
+  return { alarm: next, transitions: [transition(next, alarm.state, { type: 'system', name: 'resident' }, 'resident_cancelled_late', now, say('cancel_late', { seconds: Math.round(age) }))] };
 }
 
 /**
@@ -203,12 +209,12 @@ export function escalate(alarm: Alarm, now: Date, policy: AlarmPolicy): Step | n
     ...alarm, priority, escalationLevel: alarm.escalationLevel + 1,
     nextEscalationAt: later(now, policy.escalationRepeatSeconds), updatedAt: iso(now),
   };
-  return { alarm: next, transitions: [transition(next, 'open', SYSTEM, 'escalated', now, `not acknowledged; escalation ${next.escalationLevel}`)] };
+  return { alarm: next, transitions: [transition(next, 'open', SYSTEM, 'escalated', now, say('escalated', { level: next.escalationLevel }))] };
 }
 
-export function note(alarm: Alarm, text: string, now: Date, actor: Actor = SYSTEM): Step {
+export function note(alarm: Alarm, said: Said, now: Date, actor: Actor = SYSTEM): Step {
   const next = { ...alarm, updatedAt: iso(now) };
-  return { alarm: next, transitions: [transition(next, alarm.state, actor, 'note', now, text)] };
+  return { alarm: next, transitions: [transition(next, alarm.state, actor, 'note', now, said)] };
 }
 
 /** Queue order: most urgent first, then oldest first. */

@@ -11,6 +11,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { DEVICE_KINDS, type DeviceEvent, type DeviceKind } from './events.ts';
 import { type LatLon, type SafeZone, distanceMetres, insideZone } from './geo.ts';
 import { isWithinLocalWindow } from './localtime.ts';
+import { type Said, say } from './said.ts';
 import { literals as lit } from './schema.ts';
 
 
@@ -135,14 +136,17 @@ export type RaiseSpec = {
   alarmType: string;
   priority: number;
   category: Category;
+  /** Why, as a code with values. */
+  said?: Said;
+  /** Why, in English: only in specs stored before `said`. */
   detail?: string;
 };
 
 /** What evaluation asks the adapters to do. */
 export type Effect =
   | { do: 'raise'; spec: RaiseSpec }
-  | { do: 'clear'; alarmType: string; reason: string }
-  | { do: 'note'; alarmType: string; note: string }
+  | { do: 'clear'; alarmType: string; reason: Said }
+  | { do: 'note'; alarmType: string; note: Said }
   /** Raise `spec` at `dueAt` unless `unwatch` comes first. Keys are per device. */
   | { do: 'watch'; key: string; dueAt: Date; spec: RaiseSpec }
   | { do: 'unwatch'; key: string }
@@ -159,7 +163,7 @@ export type EvaluateInput = {
   timeZone?: string;
 };
 
-const spec = (r: Rule, detail?: string): RaiseSpec => ({ ruleId: r.id, alarmType: r.alarmType, priority: r.priority, category: r.category, ...(detail ? { detail } : {}) });
+const spec = (r: Rule, said?: Said): RaiseSpec => ({ ruleId: r.id, alarmType: r.alarmType, priority: r.priority, category: r.category, ...(said ? { said } : {}) });
 const appliesToKind = (r: { deviceKinds?: readonly DeviceKind[] | undefined }, kind: DeviceKind) => !r.deviceKinds || r.deviceKinds.includes(kind);
 
 export const doseWatchKey = (doseId: string, scheduledAt: string) => `dose:${doseId}:${scheduledAt}`;
@@ -181,7 +185,7 @@ export function evaluate(input: EvaluateInput): { effects: Effect[]; memory: Dev
   const effects: Effect[] = [];
   let memory = { ...input.memory };
   // Any message from a device ends its silence.
-  effects.push({ do: 'clear', alarmType: 'device_offline', reason: `device reported again (${event.type})` });
+  effects.push({ do: 'clear', alarmType: 'device_offline', reason: say('reported_again', { eventType: event.type }) });
   if (event.type === 'alarm_cancelled') effects.push({ do: 'resident_cancel' });
 
   const failures: RuleFailure[] = [];
@@ -196,13 +200,13 @@ export function evaluate(input: EvaluateInput): { effects: Effect[]; memory: Dev
         case 'instant':
           if (!appliesToKind(rule, deviceKind)) break;
           if (rule.eventTypes.includes(event.type)) effects.push({ do: 'raise', spec: spec(rule) });
-          if (rule.clearedBy?.includes(event.type)) effects.push({ do: 'clear', alarmType: rule.alarmType, reason: `${event.type} reported` });
+          if (rule.clearedBy?.includes(event.type)) effects.push({ do: 'clear', alarmType: rule.alarmType, reason: say('event_reported', { eventType: event.type }) });
           break;
         case 'time_window': {
           if (!appliesToKind(rule, deviceKind) || !rule.eventTypes.includes(event.type)) break;
           if (rule.riskFlag && !resident?.riskFlags.includes(rule.riskFlag)) break;
           if (isWithinLocalWindow(now, rule.from, rule.to, input.timeZone)) {
-            effects.push({ do: 'raise', spec: spec(rule, `${event.type} between ${rule.from} and ${rule.to}`) });
+            effects.push({ do: 'raise', spec: spec(rule, say('window_event', { eventType: event.type, from: rule.from, to: rule.to })) });
           }
           break;
         }
@@ -212,13 +216,13 @@ export function evaluate(input: EvaluateInput): { effects: Effect[]; memory: Dev
           if (insideZone(pos, resident.safeZone)) {
             if (memory.outsideSince !== null) {
               effects.push({ do: 'unwatch', key: GEOFENCE_WATCH_KEY });
-              effects.push({ do: 'note', alarmType: rule.alarmType, note: `back inside the safe zone at ${now.toISOString()}` });
+              effects.push({ do: 'note', alarmType: rule.alarmType, note: say('back_inside', { at: now.toISOString() }) });
               memory = { ...memory, outsideSince: null };
             }
           } else if (memory.outsideSince === null) {
             memory = { ...memory, outsideSince: now.toISOString() };
             const away = Math.round(distanceMetres(pos, zoneCentre(resident.safeZone)));
-            effects.push({ do: 'watch', key: GEOFENCE_WATCH_KEY, dueAt: new Date(now.getTime() + rule.dwellSeconds * 1000), spec: spec(rule, `outside the safe zone, about ${away} m from its centre`) });
+            effects.push({ do: 'watch', key: GEOFENCE_WATCH_KEY, dueAt: new Date(now.getTime() + rule.dwellSeconds * 1000), spec: spec(rule, say('outside_zone', { metres: away })) });
           }
           break;
         }
@@ -227,7 +231,7 @@ export function evaluate(input: EvaluateInput): { effects: Effect[]; memory: Dev
             if (event.type === 'dose_due') {
               const scheduled = Date.parse(event.scheduledAt) - (Number.isFinite(skewMs) ? skewMs : 0);
               const due = new Date(Math.max(scheduled, 0) + rule.withinMinutes * 60_000);
-              effects.push({ do: 'watch', key: doseWatchKey(event.doseId, event.scheduledAt), dueAt: due, spec: spec(rule, `dose ${event.doseId} due ${event.scheduledAt}`) });
+              effects.push({ do: 'watch', key: doseWatchKey(event.doseId, event.scheduledAt), dueAt: due, spec: spec(rule, say('dose_due', { doseId: event.doseId, scheduledAt: event.scheduledAt })) });
             } else if (event.type === 'dose_taken') {
               effects.push({ do: 'unwatch', key: doseWatchKey(event.doseId, event.scheduledAt) });
             }
@@ -238,16 +242,16 @@ export function evaluate(input: EvaluateInput): { effects: Effect[]; memory: Dev
           if (rule.metric === 'battery') {
             const battery = event.type === 'heartbeat' || event.type === 'battery_low' ? event.battery : null;
             if (battery === null) break;
-            if (battery < rule.below) effects.push({ do: 'raise', spec: spec(rule, `battery ${battery} %`) });
-            else if (battery >= rule.below + 5) effects.push({ do: 'clear', alarmType: rule.alarmType, reason: `battery back at ${battery} %` });
+            if (battery < rule.below) effects.push({ do: 'raise', spec: spec(rule, say('battery', { battery })) });
+            else if (battery >= rule.below + 5) effects.push({ do: 'clear', alarmType: rule.alarmType, reason: say('battery_back', { battery }) });
           } else {
             if (event.type !== 'heartbeat') break;
             if (event.signal < rule.below) {
               memory = { ...memory, lowSignalStreak: memory.lowSignalStreak + 1 };
-              if (memory.lowSignalStreak >= rule.times) effects.push({ do: 'raise', spec: spec(rule, `signal ${event.signal} dBm in ${memory.lowSignalStreak} heartbeats`) });
+              if (memory.lowSignalStreak >= rule.times) effects.push({ do: 'raise', spec: spec(rule, say('signal_low', { signal: event.signal, count: memory.lowSignalStreak })) });
             } else {
               memory = { ...memory, lowSignalStreak: 0 };
-              effects.push({ do: 'clear', alarmType: rule.alarmType, reason: `signal back at ${event.signal} dBm` });
+              effects.push({ do: 'clear', alarmType: rule.alarmType, reason: say('signal_back', { signal: event.signal }) });
             }
           }
           break;

@@ -1,6 +1,7 @@
 import type { Alarm, AlarmState, Transition } from '../core/alarms.ts';
 import type { DeviceEvent } from '../core/events.ts';
 import { isTestAlarm } from '../core/stats.ts';
+import type { Said } from '../core/said.ts';
 import { readableEvent } from '../core/stored.ts';
 import type { Db } from './db.ts';
 
@@ -31,8 +32,8 @@ export class AlarmStore {
       nextEscalation: db.prepare("SELECT min(next_escalation_at) AS at FROM alarms WHERE state = 'open'"),
       addEvent: db.prepare('INSERT INTO alarm_events (alarm_id, received_at, event) VALUES (?, ?, ?)'),
       events: db.prepare('SELECT received_at, event FROM alarm_events WHERE alarm_id = ? ORDER BY seq'),
-      addTransition: db.prepare(`INSERT INTO alarm_transitions (alarm_id, at, actor_type, actor_id, actor_name, action, from_state, to_state, priority, detail)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      addTransition: db.prepare(`INSERT INTO alarm_transitions (alarm_id, at, actor_type, actor_id, actor_name, action, from_state, to_state, priority, detail, said)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       transitions: db.prepare('SELECT * FROM alarm_transitions WHERE alarm_id = ? ORDER BY seq'),
     };
   }
@@ -57,7 +58,7 @@ export class AlarmStore {
 
   private record(alarmId: string, transitions: Transition[]): void {
     for (const t of transitions) {
-      this.s.addTransition.run(alarmId, t.at, t.actor.type, t.actor.type === 'user' ? t.actor.id : null, t.actor.name, t.action, t.fromState, t.toState, t.priority, t.detail);
+      this.s.addTransition.run(alarmId, t.at, t.actor.type, t.actor.type === 'user' ? t.actor.id : null, t.actor.name, t.action, t.fromState, t.toState, t.priority, t.detail, t.said ? JSON.stringify(t.said) : null);
     }
   }
 
@@ -82,6 +83,7 @@ export class AlarmStore {
       actor: t.actor_type === 'user' ? { type: 'user', id: String(t.actor_id), name: String(t.actor_name) } : { type: 'system', name: String(t.actor_name) },
       action: t.action as Transition['action'], fromState: t.from_state as AlarmState | null, toState: t.to_state as AlarmState,
       priority: Number(t.priority), detail: t.detail === null ? null : String(t.detail),
+      said: t.said === null || t.said === undefined ? null : JSON.parse(String(t.said)) as Said,
     }));
     return { ...a, events, transitions };
   }

@@ -308,6 +308,10 @@ const MIGRATIONS: Migration[] = [
   -- Covering: a year of statistics is read from the index alone, never the alarm documents.
   CREATE INDEX alarms_stats ON alarms(tenant_id, created_at, type, category, priority, acknowledged_at, resolved_at, repeat_count, escalation_level, device_id, is_test, reason);
   `,
+  `
+  -- What a transition says as a code with values (JSON), beside its English detail.
+  ALTER TABLE alarm_transitions ADD COLUMN said TEXT;
+  `,
 ];
 
 export function openDatabase(dataDir: string, file = 'hub.db'): Db {

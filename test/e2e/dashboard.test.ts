@@ -92,6 +92,9 @@ describe('the operator dashboard', () => {
     await expect(ola.getByTestId('resident-address').textContent()).resolves.toContain('Storgata 1, 0155 Oslo');
     await expect(ola.getByTestId('resident-keyinfo').textContent()).resolves.toContain('Nøkkelboks');
     await ola.locator('text=Per Nordmann').waitFor();
+    // The history in Norwegian: what happened, and who.
+    await ola.locator('li', { hasText: /Utløst · systemet/ }).first().waitFor();
+    await ola.locator('li', { hasText: /Tatt · ola/ }).first().waitFor();
     await ola.screenshot({ path: `${SHOTS}/alarm.png` });
     await accessible(ola, 'alarm detail');
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { say } from '../../hub/core/said.ts';
 import {
   type Alarm, type AlarmPolicy, acknowledge, byUrgency, clear, DEFAULT_POLICY, escalate, raise, repeat, residentCancel, resolve,
 } from '../../hub/core/alarms.ts';
@@ -17,7 +18,7 @@ describe('raising and repeats', () => {
   it('opens with a deadline by priority and a raised transition by the system', () => {
     const s = raise({ id: 'a1', tenantId: '0301', residentId: 'r', deviceId: 'd', spec: care }, t0, policy);
     expect(s.alarm).toMatchObject({ state: 'open', priority: 3, count: 1, nextEscalationAt: at(300).toISOString(), escalationLevel: 0 });
-    expect(s.transitions).toEqual([{ at: t0.toISOString(), actor: { type: 'system', name: 'system' }, action: 'raised', fromState: null, toState: 'open', priority: 3, detail: null }]);
+    expect(s.transitions).toEqual([{ at: t0.toISOString(), actor: { type: 'system', name: 'system' }, action: 'raised', fromState: null, toState: 'open', priority: 3, detail: null, said: null }]);
   });
   it('counts repeats on the same alarm and never lowers urgency', () => {
     const a = open();
@@ -103,7 +104,9 @@ describe('resident cancel and automatic clearing', () => {
     expect(residentCancel(held.alarm, at(10), policy)?.alarm.state).toBe('acknowledged');
   });
   it('clears technical alarms only', () => {
-    expect(clear(open(tech), 'device reported again', at(100))?.alarm).toMatchObject({ state: 'resolved', resolvedBy: { id: null, name: 'system' }, resolution: { reason: 'condition_cleared' } });
-    expect(clear(open(care), 'x', at(100))).toBeNull();
+    const step = clear(open(tech), say('reported_again', { eventType: 'heartbeat' }), at(100));
+    expect(step?.alarm).toMatchObject({ state: 'resolved', resolvedBy: { id: null, name: 'system' }, resolution: { reason: 'condition_cleared', note: 'device reported again (heartbeat)' } });
+    expect(step?.transitions[0]).toMatchObject({ detail: 'device reported again (heartbeat)', said: { code: 'reported_again', params: { eventType: 'heartbeat' } } });
+    expect(clear(open(care), say('connected_again'), at(100))).toBeNull();
   });
 });

@@ -5,6 +5,8 @@ import { DEVICE_FLAGS } from '../../hub/core/model.ts';
 import { defaultRules } from '../../hub/core/rules.ts';
 import { OUTAGE_TYPE, RULE_FAILED_TYPE } from '../../hub/alarms/service.ts';
 import { positionOf } from '../../dashboard/src/lib/position.ts';
+import { saidText } from '../../dashboard/src/lib/said.ts';
+import { english, SAID_TEMPLATES, say } from '../../hub/core/said.ts';
 import { apply, disconnected, EMPTY, newlyRaised, queue } from '../../dashboard/src/lib/alarms-state.ts';
 import { clockSkewMs, formatAge, formatTime } from '../../dashboard/src/lib/format.ts';
 import { alarmTypeLabel, DICTIONARIES, eventTypeLabel, type Key, LANGUAGES, translate } from '../../dashboard/src/lib/i18n.ts';
@@ -35,6 +37,7 @@ describe('translations', () => {
       for (const r of [...RESOLUTION_REASONS, ...SYSTEM_REASONS]) expect(DICTIONARIES[lang], `${lang} reason_${r}`).toHaveProperty(`reason_${r}`);
       for (const k of DEVICE_KINDS) expect(DICTIONARIES[lang], `${lang} kind_${k}`).toHaveProperty(`kind_${k}`);
       for (const f of DEVICE_FLAGS) expect(DICTIONARIES[lang], `${lang} flag_${f}`).toHaveProperty(`flag_${f}`);
+      for (const c of Object.keys(SAID_TEMPLATES)) expect(DICTIONARIES[lang], `${lang} said_${c}`).toHaveProperty(`said_${c}`);
       for (const a of TRANSITION_ACTIONS) expect(DICTIONARIES[lang], `${lang} action_${a}`).toHaveProperty(`action_${a}`);
       for (const k of DEVICE_KINDS) for (const e of eventTypesOf(k)) expect(eventTypeLabel(lang, e), `${lang} ${e}`).not.toBe(e.replace(/_/g, ' '));
     }
@@ -112,5 +115,27 @@ describe('the position on the map', () => {
   });
   it('is nothing when nothing has a position', () => {
     expect(positionOf({ events: [] }, { position: null })).toBeNull();
+  });
+});
+
+describe('what the hub said, in the reader\'s language', () => {
+  it('says every code in Norwegian with the values put in, event types and reasons translated, times in Oslo', () => {
+    const s = say('reported_again', { eventType: 'heartbeat' });
+    expect(saidText('nb', s, english(s))).toBe('enheten meldte seg igjen (Livstegn)');
+    expect(saidText('en', s, english(s))).toBe('device reported again (Heartbeat)');
+    expect(saidText('nb', say('resolved', { reason: 'staff_sent', note: 'alt ok' }), null)).toBe('Personell sendt: alt ok');
+    expect(saidText('nb', say('silent_since', { at: '2026-11-26T09:30:00.000Z' }), null)).toMatch(/^taus siden (\d{2}\.\d{2}\.\d{4}, )?10:30:00$/);
+  });
+  it('falls back to the English text for what it cannot say (old rows, unknown codes)', () => {
+    expect(saidText('nb', null, 'battery 12 %')).toBe('battery 12 %');
+    expect(saidText('nb', { code: 'from_the_future', params: {} }, 'something new')).toBe('something new');
+  });
+  it('has an English template for every code the hub uses, matching its values', () => {
+    expect(english(say('outage', { devices: 12, minutes: 5 }))).toBe('12 devices went silent within 5 minutes');
+    for (const [code, template] of Object.entries(SAID_TEMPLATES)) {
+      const en = DICTIONARIES.en[`said_${code}` as Key];
+      const ph = (x: string) => [...x.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+      expect(ph(en), code).toEqual(ph(template));
+    }
   });
 });

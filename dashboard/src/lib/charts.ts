@@ -48,4 +48,4 @@ export function drawChart(canvas: HTMLCanvasElement, config: ChartConfiguration)
 
 /** Colours that tell series apart on the dark screen and on paper, with patterns of dashes for lines. */
 export const SERIES_COLOURS = ['#4dabf7', '#ffa94d', '#69db7c', '#f783ac', '#ced4da'];
-export const TARGET_COLOUR = '#ff6b6b';
+export const TARGET_COLOURS = ['#ff6b6b', '#e599f7'];

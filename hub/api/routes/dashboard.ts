@@ -19,7 +19,7 @@ export const dashboardRoutes = (o: { map: { tileUrl: string; attribution: string
   if (existsSync(DIST)) {
     await app.register(fastifyStatic, { root: DIST, prefix: '/', index: ['index.html'], wildcard: false });
   } else {
-    app.get('/', async (_req, reply) => reply.type('text/plain; charset=utf-8')
+    app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.type('text/plain; charset=utf-8')
       .send('The dashboard is not built. Run `npm run build` (npm start does it for you).\n'));
   }
 };

@@ -7,7 +7,7 @@ import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { DEVICE_KINDS } from '../../../../hub/core/events.ts';
 import type { Api, SeriesResult, StatsPeriodQuery, StatsSummary, Tenant } from '../../data/api.ts';
-import { drawChart, SERIES_COLOURS, TARGET_COLOUR } from '../../lib/charts.ts';
+import { drawChart, SERIES_COLOURS, TARGET_COLOURS } from '../../lib/charts.ts';
 import { bucketLabel, formatAge, formatDay, formatTime, percent } from '../../lib/format.ts';
 import { alarmTypeLabel, type Key, type Lang, translate } from '../../lib/i18n.ts';
 
@@ -43,11 +43,14 @@ function ChartFigure(p: { lang: Lang; id: string; title: string; series: SeriesR
       type: 'bar',
       data: {
         labels,
-        datasets: p.lines.map((l, i) => ({
+        datasets: p.lines.map((l, i) => {
+          const colour = l.target ? TARGET_COLOURS[p.lines.slice(0, i).filter((x) => x.target).length % TARGET_COLOURS.length] : SERIES_COLOURS[i % SERIES_COLOURS.length];
+          return {
           type: l.kind, label: l.label, data: p.series.buckets.map((b) => { const v = value(b, l); return v === null ? null : p.percent ? v * 100 : v; }),
-          backgroundColor: l.target ? TARGET_COLOUR : SERIES_COLOURS[i % SERIES_COLOURS.length], borderColor: l.target ? TARGET_COLOUR : SERIES_COLOURS[i % SERIES_COLOURS.length],
+          backgroundColor: colour, borderColor: colour,
           borderDash: l.target ? [6, 4] : [], pointRadius: l.target ? 0 : 3, borderWidth: 2, ...(p.stacked && l.kind === 'bar' ? { stack: 'a' } : {}),
-        })),
+          };
+        }),
       },
       options: { scales: { x: { stacked: !!p.stacked }, y: { stacked: !!p.stacked, beginAtZero: true, ...(p.percent ? { max: 100 } : {}) } } },
     });
@@ -188,6 +191,7 @@ export function StatsPanel(p: { lang: Lang; api: Api }) {
             lines=${[
               { key: 'shareWithin60s', label: t('within60'), kind: 'line' }, { key: 'shareWithin180s', label: t('within180'), kind: 'line' },
               { key: String(main.response.targets.within60s), label: `${t('within60')} – ${t('targetLabel', { target: percent(main.response.targets.within60s, p.lang) })}`, kind: 'line', target: true },
+              { key: String(main.response.targets.within180s), label: `${t('within180')} – ${t('targetLabel', { target: percent(main.response.targets.within180s, p.lang) })}`, kind: 'line', target: true },
             ]} onCsv=${csv('series', { metric: 'answered', interval })} />` : null}
           ${series.doses ? html`<${ChartFigure} lang=${p.lang} id="doses" title=${t('missedPerBucket', { interval: ivl })} series=${series.doses} percent=${true}
             lines=${[{ key: 'missedShare', label: t('missedShare'), kind: 'line' }]} onCsv=${csv('series', { metric: 'doses', interval })} />` : null}

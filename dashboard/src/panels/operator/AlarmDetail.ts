@@ -9,6 +9,7 @@ import { RESOLUTION_REASONS, TEST_OK } from '../../../../hub/core/alarms.ts';
 import { type Alarm, type AlarmDetail as Detail, type Api, ApiError, type DashboardConfig, type Device, type Resident } from '../../data/api.ts';
 import { formatAge, formatTime } from '../../lib/format.ts';
 import { positionOf } from '../../lib/position.ts';
+import { saidText } from '../../lib/said.ts';
 import { alarmTypeLabel, eventTypeLabel, type Key, type Lang, translate } from '../../lib/i18n.ts';
 import { MapView } from './MapView.ts';
 
@@ -80,7 +81,7 @@ export function AlarmDetail(p: AlarmDetailProps) {
         ${claimed ? ` · ${t('claimedBy', { name: a.acknowledgedBy?.name ?? '' })}` : ''}
         ${a.count > 1 ? ` · ${t('repeats', { n: a.count })}` : ''}
       </p>
-      ${a.detail ? html`<p>${a.detail}</p>` : null}
+      ${a.detail ? html`<p data-testid="alarm-said">${saidText(p.lang, a.said, a.detail)}</p>` : null}
       ${a.state === 'open' ? html`<button class="claim big" data-testid="detail-claim" onClick=${() => p.onClaim(a.id)}>${t('claim')}</button>` : null}
 
       ${resident ? html`
@@ -129,7 +130,7 @@ export function AlarmDetail(p: AlarmDetailProps) {
           </ul>
           <h3>${t('history')}</h3>
           <ul class="events">
-            ${detail.transitions.map((x) => html`<li>${formatTime(x.at, p.lang)} · ${translate(p.lang, `action_${x.action}` as Key)} · ${x.actor.type === 'system' ? t('actorSystem') : x.actor.name}${x.detail ? ` · ${x.detail}` : ''}</li>`)}
+            ${detail.transitions.map((x) => html`<li>${formatTime(x.at, p.lang)} · ${translate(p.lang, `action_${x.action}` as Key)} · ${x.actor.type === 'system' ? t('actorSystem') : x.actor.name}${x.detail ? ` · ${saidText(p.lang, x.said, x.detail)}` : ''}</li>`)}
           </ul>
         </div>` : null}
 
