@@ -2,6 +2,7 @@
  * The HTTP API as one fastify instance with every area registered; listening is the caller's
  * business, so tests build the same app and listen on port 0.
  */
+import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -42,7 +43,29 @@ export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; 
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Security headers on every response: a strict content security policy the dashboard lives
+  // within (map tiles only from the configured server), no framing, no sniffing, no referrer
+  // beyond the origin. The API docs carry a policy of their own for their inline scripts.
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:', ...tileSources(opts.map.tileUrl)],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    referrerPolicy: { policy: 'same-origin' },
+    crossOriginEmbedderPolicy: false,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   await app.register(rateLimit, { global: false });
   installErrorHandler(app, (err) => ctx.health.storeFailed(err));
@@ -58,4 +81,15 @@ export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; 
   await app.register(liveRoutes(opts.live));
   await app.register(dashboardRoutes({ map: opts.map, mqttPort: opts.mqttPort }));
   return app;
+}
+
+/** Where map tiles may come from: the tile URL's origin, with a {s} subdomain as a wildcard. */
+export function tileSources(tileUrl: string): string[] {
+  try {
+    const u = new URL(tileUrl.replace(/\{[a-z]\}/g, 'x'));
+    const host = /\{s\}/.test(tileUrl) ? `*.${u.host.split('.').slice(1).join('.')}` : u.host;
+    return [`${u.protocol}//${host}`];
+  } catch {
+    return [];
+  }
 }

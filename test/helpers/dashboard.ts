@@ -13,6 +13,8 @@ export async function signInPage(browser: Browser, url: string, username: string
   const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, timezoneId: 'Europe/Oslo', locale: 'nb-NO', acceptDownloads: true });
   const page = await context.newPage();
   page.on('pageerror', (e) => errors.push(e.message));
+  // Anything the content security policy refuses is an error of the page too.
+  page.on('console', (m) => { if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) errors.push(m.text()); });
   await page.goto(url);
   await page.getByTestId('login').waitFor();
   await accessible(page, 'sign-in');

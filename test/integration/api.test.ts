@@ -2,6 +2,7 @@
  * The HTTP API: sign-in, roles, municipalities, validation and the OpenAPI document.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tileSources } from '../../hub/api/server.ts';
 import { apiClient, registerDevice, startTestHub, type TestHub } from '../helpers/hub.ts';
 
 let t: TestHub;
@@ -181,5 +182,25 @@ describe('documentation', () => {
     }
     expect(doc.paths['/api/devices'].post.requestBody.content['application/json'].schema.properties.kind).toBeDefined();
     expect((await fetch(`${t.httpUrl}/docs`)).status).toBe(200);
+  });
+});
+
+describe('security headers', () => {
+  it('are on every response: a strict content security policy with the map tiles only from the configured server, no framing, no sniffing', async () => {
+    for (const path of ['/api/health', '/', '/api/tenants']) {
+      const res = await fetch(`${t.httpUrl}${path}`);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      expect(csp, path).toContain("default-src 'self'");
+      expect(csp, path).toContain("script-src 'self'");
+      expect(csp, path).toContain("frame-ancestors 'none'");
+      expect(csp, path).toContain('img-src \'self\' data: https://tile.openstreetmap.org');
+      expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(res.headers.get('referrer-policy'), path).toBe('same-origin');
+    }
+  });
+  it('allow a tile server with subdomains as a wildcard, and nothing for a bad URL', () => {
+    expect(tileSources('https://{s}.tile.example.no/{z}/{x}/{y}.png')).toEqual(['https://*.tile.example.no']);
+    expect(tileSources('http://127.0.0.1:9/{z}/{x}/{y}.png')).toEqual(['http://127.0.0.1:9']);
+    expect(tileSources('not a url')).toEqual([]);
   });
 });

@@ -44,17 +44,23 @@ export function OperatorPanel(p: OperatorPanelProps) {
     return () => clearInterval(timer);
   }, []);
 
-  const loadResidents = useCallback(async (): Promise<Map<string, Resident>> => {
-    try {
-      const map = new Map((await p.api.residents()).map((r) => [r.id, r]));
-      setResidents(map);
-      return map;
-    } catch {
-      return residents;
+  // Residents are read one by one when an alarm needs them, each read logged with that alarm as
+  // the reason; never the whole register up front (need to know).
+  const asked = useRef(new Map<string, Promise<Resident | null>>());
+  const residentFor = useCallback((a: Pick<Alarm, 'id' | 'residentId'>): Promise<Resident | null> => {
+    const id = a.residentId;
+    if (!id) return Promise.resolve(null);
+    let pending = asked.current.get(id);
+    if (!pending) {
+      pending = p.api.resident(id, `alarm ${a.id}`).then((r) => {
+        setResidents((m) => new Map(m).set(r.id, r));
+        return r;
+      }, () => { asked.current.delete(id); return null; });
+      asked.current.set(id, pending);
     }
-  }, [p.api, residents]);
+    return pending;
+  }, [p.api]);
   useEffect(() => {
-    void loadResidents();
     p.api.tenants().then((list) => setTenants(new Map(list.map((x) => [x.id, x.name]))), () => {});
     const ticket = () => p.api.liveTicket().then((r) => r.ticket, (err: unknown) => {
       throw err instanceof ApiError && err.status === 401 ? new SessionEnded() : err;
@@ -86,16 +92,15 @@ export function OperatorPanel(p: OperatorPanelProps) {
     if (fresh.length === 0) return;
     if (fresh.some((x) => x.priority <= SOUND_PRIORITY) && Date.now() >= silencedUntil) playAlert();
     const a = fresh[0] as Alarm;
-    const announce = (known: Map<string, Resident>) => {
-      const r = a.residentId ? known.get(a.residentId) : undefined;
+    // The resident is read first, so the announcement names them.
+    void residentFor(a).then((r) => {
       setAnnouncement(t('newAlarm', { type: alarmTypeLabel(p.lang, a.type), resident: r?.name ?? '', address: r?.address ?? '' }));
-    };
-    // A resident added since sign-in is fetched first, so the announcement names them.
-    if (fresh.some((x) => x.residentId && !residents.has(x.residentId))) void loadResidents().then(announce);
-    else announce(residents);
+    });
   }, [state]);
 
   const list = useMemo(() => queue(state), [state]);
+  // Every alarm in the queue shows its resident.
+  useEffect(() => { for (const a of list) void residentFor(a); }, [list]);
   const open = openId ? state.alarms.get(openId) ?? null : null;
 
   async function claim(id: string) {
@@ -157,7 +162,7 @@ export function OperatorPanel(p: OperatorPanelProps) {
             ? html`<${Queue} lang=${p.lang} alarms=${list} now=${now} me=${me} selectedId=${selectedId}
                 residentName=${residentName} residentAddress=${residentAddress} tenantName=${tenantName}
                 onSelect=${setSelectedId} onOpen=${setOpenId} onClaim=${claim} />`
-            : html`<${ResolvedList} lang=${p.lang} api=${p.api} residentName=${residentName} tenantName=${tenantName} now=${now} />`}
+            : html`<${ResolvedList} lang=${p.lang} api=${p.api} residentName=${residentName} residentFor=${residentFor} tenantName=${tenantName} now=${now} />`}
         </div>
         <div class="right">
           ${open
@@ -171,12 +176,15 @@ export function OperatorPanel(p: OperatorPanelProps) {
     </div>`;
 }
 
-function ResolvedList(p: { lang: Lang; api: Api; now: number; residentName(id: string | null): string; tenantName(id: string): string }) {
+function ResolvedList(p: { lang: Lang; api: Api; now: number; residentName(id: string | null): string; residentFor(a: Alarm): Promise<Resident | null>; tenantName(id: string): string }) {
   const t = (k: Key) => translate(p.lang, k);
   const [alarms, setAlarms] = useState<Alarm[]>([]);
   const [query, setQuery] = useState('');
   useEffect(() => {
-    p.api.resolvedSince(new Date(Date.now() - 24 * 3600_000)).then(setAlarms, () => setAlarms([]));
+    p.api.resolvedSince(new Date(Date.now() - 24 * 3600_000)).then((list) => {
+      setAlarms(list);
+      for (const a of list) void p.residentFor(a);
+    }, () => setAlarms([]));
   }, []);
   const q = query.trim().toLowerCase();
   const shown = alarms.filter((a) => !q || [p.residentName(a.residentId), alarmTypeLabel(p.lang, a.type), a.type, a.resolution?.note ?? '', a.resolvedBy?.name ?? '']
