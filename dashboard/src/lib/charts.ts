@@ -15,6 +15,8 @@ const live = new Set<Chart>();
 
 function paint(chart: Chart, c: typeof SCREEN): void {
   chart.options.color = c.text;
+  const legend = chart.options.plugins?.legend;
+  if (legend?.labels) legend.labels.color = c.text;
   for (const scale of Object.values(chart.options.scales ?? {})) {
     if (!scale) continue;
     if (scale.ticks) scale.ticks.color = c.text;
@@ -24,8 +26,11 @@ function paint(chart: Chart, c: typeof SCREEN): void {
 }
 
 if (typeof window !== 'undefined') {
-  window.addEventListener('beforeprint', () => { for (const c of live) paint(c, PRINT); });
-  window.addEventListener('afterprint', () => { for (const c of live) paint(c, SCREEN); });
+  const toPrint = () => { for (const c of live) { paint(c, PRINT); c.resize(); } };
+  const toScreen = () => { for (const c of live) { paint(c, SCREEN); c.resize(); } };
+  window.addEventListener('beforeprint', toPrint);
+  window.addEventListener('afterprint', toScreen);
+  window.matchMedia('print').addEventListener('change', (e) => (e.matches ? toPrint() : toScreen()));
 }
 
 /** Draws a chart on the canvas; returns a function that removes it. */
