@@ -20,7 +20,7 @@ import type { Config } from './config.ts';
 import type { HubContext } from './context.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { LiveChannel } from './live/live.ts';
-import { hashPassword, randomToken } from './security/secrets.ts';
+import { hashPassword, randomToken, type ScryptParams } from './security/secrets.ts';
 import { AlarmStore } from './store/alarms.ts';
 import { AuditLog } from './store/audit.ts';
 import { openDatabase } from './store/db.ts';
@@ -62,7 +62,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   const residents = new ResidentStore(db);
   const rules = new RuleStore(db);
   const alarms = new AlarmStore(db);
-  const users = new UserStore(db);
+  const users = new UserStore(db, config.people.session);
   const live = new LiveChannel({ alarms, users, bus, log: log.child({ part: 'live' }), now, ...config.live });
   // The alarm module records commands in the outbox; delivery sends them through the broker.
   const outbox = new CommandOutbox(db);
@@ -108,6 +108,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     audit: new AuditLog(db),
     connectedDevices: () => mqtt.connectedDevices(),
     liveClients: () => live.connected(),
+    people: config.people,
     health: {
       report: () => monitor.report({
         timeseriesPending: timeseries.pending(),
@@ -119,7 +120,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   };
   let scheduler: AlarmScheduler | null = null;
 
-  const generatedAdminPassword = await ensureAdmin(ctx, config.adminPassword);
+  const generatedAdminPassword = await ensureAdmin(ctx, config.adminPassword, config.people.scrypt);
 
   // Every committed step of an alarm goes to the time series too, for charts and InfluxQL tools.
   bus.on('timeseries', 'alarm.changed', ({ change, alarm }) => recordAlarmStep(series, change, alarm));
@@ -188,10 +189,11 @@ function recordAlarmStep(series: TimeSeriesWriter, change: TransitionAction, a: 
 }
 
 /** Creates the user `admin` when there is no user at all. Returns the password if it was generated. */
-async function ensureAdmin(ctx: HubContext, configured: string | null): Promise<string | null> {
+async function ensureAdmin(ctx: HubContext, configured: string | null, scrypt: ScryptParams): Promise<string | null> {
   if (ctx.users.count() > 0) return null;
   const password = configured ?? randomToken(12);
-  ctx.users.create({ username: 'admin', passwordHash: await hashPassword(password), role: 'admin', tenantIds: [] }, ctx.now());
+  // A generated password was printed to a console: it must be changed at the first sign-in.
+  ctx.users.create({ username: 'admin', passwordHash: await hashPassword(password, scrypt), role: 'admin', tenantIds: [], allTenants: true, mustChangePassword: configured === null }, ctx.now());
   ctx.log.info('created the user admin');
   return configured ? null : password;
 }

@@ -6,6 +6,8 @@ import { type Static, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { type AlarmPolicy, DEFAULT_POLICY } from './core/alarms.ts';
 import { DEFAULT_FLEET_POLICY, type FleetPolicy } from './core/fleet.ts';
+import { DEFAULT_SCRYPT, type ScryptParams } from './security/secrets.ts';
+import type { SessionPolicy } from './store/users.ts';
 import { DEFAULT_SILENCE_POLICY, type SilencePolicy } from './core/silence.ts';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535 });
@@ -29,6 +31,10 @@ export const EnvSchema = Type.Object({
   MQTT_CONNECT_TIMEOUT_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })),
   COMMAND_TTL_SECONDS: Type.Optional(Type.Integer({ minimum: 10, maximum: 7 * 86_400 })),
   HEALTH_BUFFER_POINTS: Type.Optional(Type.Integer({ minimum: 1 })),
+  PASSWORD_SCRYPT_LOG_N: Type.Optional(Type.Integer({ minimum: 10, maximum: 20 })),
+  PASSWORD_MIN_LENGTH: Type.Optional(Type.Integer({ minimum: 8, maximum: 64 })),
+  SESSION_HOURS: Type.Optional(Type.Integer({ minimum: 1, maximum: 24 })),
+  SESSION_IDLE_MINUTES: Type.Optional(Type.Integer({ minimum: 5, maximum: 24 * 60 })),
   TEST_WINDOW_MINUTES: Type.Optional(Type.Integer({ minimum: 1, maximum: 24 * 60 })),
   TEST_VALID_MONTHS: Type.Optional(Type.Integer({ minimum: 1, maximum: 120 })),
   LOG_LEVEL: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
@@ -65,6 +71,8 @@ export type Config = {
   fleet: FleetPolicy;
   /** How long a chain test waits for the device. */
   testWindowSeconds: number;
+  /** People's passwords and sessions. */
+  people: { scrypt: ScryptParams; minPasswordLength: number; session: SessionPolicy };
 };
 
 export const DEFAULT_SCHEDULER = { tickMs: 250, silenceEveryMs: 5000 };
@@ -137,5 +145,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     health: { bufferPoints: e.HEALTH_BUFFER_POINTS ?? 100_000 },
     fleet: { ...DEFAULT_FLEET_POLICY, ...(e.TEST_VALID_MONTHS ? { testValidDays: Math.round(e.TEST_VALID_MONTHS * 365 / 12) } : {}) },
     testWindowSeconds: (e.TEST_WINDOW_MINUTES ?? 15) * 60,
+    people: {
+      scrypt: { ...DEFAULT_SCRYPT, ...(e.PASSWORD_SCRYPT_LOG_N ? { logN: e.PASSWORD_SCRYPT_LOG_N } : {}) },
+      minPasswordLength: e.PASSWORD_MIN_LENGTH ?? 10,
+      session: { maxMs: (e.SESSION_HOURS ?? 12) * 3_600_000, idleMs: (e.SESSION_IDLE_MINUTES ?? 60) * 60_000 },
+    },
   };
 }

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { AlarmService } from './alarms/service.ts';
 import type { EventBus } from './bus.ts';
+import type { Config } from './config.ts';
 import type { HealthReport } from './health.ts';
 import type { Ingest } from './ingest/ingest.ts';
 import type { AlarmStore } from './store/alarms.ts';
@@ -48,6 +49,8 @@ export type HubContext = {
   connectedDevices: () => number;
   /** How many clients hold the live channel open. */
   liveClients: () => number;
+  /** People's passwords (scrypt's cost, the minimum length) and sessions. */
+  people: Config['people'];
   /** The truth about the hub's state, and where failures of the store are reported. */
   health: { report(): HealthReport; storeFailed(err: unknown): void };
 };

@@ -24,9 +24,9 @@ const { values: v } = parseArgs({
 });
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const ADMIN_PASSWORD = process.env.HUB_ADMIN_PASSWORD ?? 'demo-admin-2026';
-const OPERATOR = { username: 'operator', password: 'operator-demo' };
-const TECHNICIAN = { username: 'tekniker', password: 'tekniker-demo' };
-const LEADER = { username: 'leder', password: 'leder-demo' };
+const OPERATOR = { username: 'operator', password: 'nattevakt-demo' };
+const TECHNICIAN = { username: 'tekniker', password: 'skrutrekker-demo' };
+const LEADER = { username: 'leder', password: 'statistikk-demo' };
 
 say('demo: building the dashboard …');
 await buildDashboard();

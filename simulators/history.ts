@@ -103,10 +103,13 @@ export async function playHistory(o: {
   today.setHours(0, 0, 0, 0);
   const startMs = today.getTime() - o.days * 24 * HOUR;
   let nowMs = startMs;
+  const base = loadConfig({ DATA_DIR: o.dataDir, MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', HUB_ADMIN_PASSWORD: o.adminPassword });
   const config = {
-    ...loadConfig({ DATA_DIR: o.dataDir, MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', HUB_ADMIN_PASSWORD: o.adminPassword }),
+    ...base,
     // Nothing in the history sends heartbeats: the silence check would call every device offline.
     scheduler: { tickMs: 250, silenceEveryMs: 1e12 },
+    // No operator's screen is open to keep a session active between the history's alarms.
+    people: { ...base.people, session: { maxMs: base.people.session.maxMs, idleMs: base.people.session.maxMs } },
   };
   const hub = await startHub(config, pino({ level: 'silent' }), () => new Date(nowMs));
   const url = `http://127.0.0.1:${hub.httpPort}`;
@@ -115,7 +118,7 @@ export async function playHistory(o: {
   // Operators on eight-hour shifts in turn; each signs in when the shift starts (a session lasts
   // 12 h). Enough of them that none signs in more often than the sign-in limit allows, however
   // fast the history plays.
-  const shifts = Array.from({ length: 14 }, (_, i) => ({ username: `vakt-${i + 1}`, password: `vakt-${i + 1}-historikk`, api: new HubApi(url), until: 0 }));
+  const shifts = Array.from({ length: 14 }, (_, i) => ({ username: `vakt-${i + 1}`, password: `historikk-skift-${i + 1}`, api: new HubApi(url), until: 0 }));
   for (const s of shifts) await admin.ensureUser(s.username, s.password, 'operator', [o.municipality.tenantId]);
   const operator = async (): Promise<HubApi> => {
     const s = shifts[Math.floor((nowMs - startMs) / (8 * HOUR)) % shifts.length] as (typeof shifts)[number];

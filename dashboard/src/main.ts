@@ -52,6 +52,33 @@ function Login(p: { lang: Lang; api: Api; ended: boolean; onSession(s: Session):
     </form>`;
 }
 
+/** A password someone else set (generated, reset) is changed before anything else. */
+function ChangePassword(p: { lang: Lang; api: Api; onDone(): void }) {
+  const t = (k: Key) => translate(p.lang, k);
+  const [f, setF] = useState({ current: '', next: '', repeat: '' });
+  const [error, setError] = useState<string | null>(null);
+  async function submit(e: Event) {
+    e.preventDefault();
+    if (f.next !== f.repeat) { setError(t('passwordsDiffer')); return; }
+    try {
+      await p.api.changePassword(f.current, f.next);
+      p.onDone();
+    } catch (err) {
+      setError(err instanceof ApiError ? err.message : String(err));
+    }
+  }
+  const field = (k: keyof typeof f, label: Key, autocomplete: string) => html`
+    <label>${t(label)} <input type="password" name=${k} autocomplete=${autocomplete} required value=${f[k]} onInput=${(e: Event) => setF({ ...f, [k]: (e.target as HTMLInputElement).value })} /></label>`;
+  return html`
+    <form class="login card" data-testid="change-password" onSubmit=${submit}>
+      <h1>${t('changePasswordTitle')}</h1>
+      <p>${t('changePasswordWhy')}</p>
+      ${field('current', 'currentPassword', 'current-password')}${field('next', 'newPassword', 'new-password')}${field('repeat', 'repeatPassword', 'new-password')}
+      ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+      <button type="submit" class="primary">${t('changePassword')}</button>
+    </form>`;
+}
+
 function App() {
   const [lang, setLang] = useState<Lang>((localStorage.getItem(LANG_KEY) as Lang | null) ?? 'nb');
   const [session, setSession] = useState<Session | null>(storedSession());
@@ -105,7 +132,9 @@ function App() {
       ${session ? html`<span data-testid="whoami">${session.user.username}</span> <button class="ghost" onClick=${signOut}>${t('signOut')}</button>` : null}
     </header>
     <main>
-      ${session && config
+      ${session?.user.mustChangePassword
+        ? html`<${ChangePassword} lang=${lang} api=${api} onDone=${() => signIn({ ...session, user: { ...session.user, mustChangePassword: false } })} />`
+        : session && config
         ? current === 'queue'
           ? html`<${OperatorPanel} lang=${lang} api=${api} session=${session} config=${config} onSessionEnded=${sessionEnded} />`
           : current === 'fleet'

@@ -30,7 +30,15 @@ export function requires(permission: Permission): onRequestAsyncHookHandler {
   return async (req) => {
     const p = req.principal;
     if (!p) throw unauthorized();
+    if (p.mustChangePassword) throw forbidden('change your password first: POST /api/auth/password');
     if (!can(p, permission)) throw forbidden(`role ${p.role} may not do this (${permission})`);
+  };
+}
+
+/** Any signed-in user, also one who must change the password first. */
+export function signedIn(): onRequestAsyncHookHandler {
+  return async (req) => {
+    if (!req.principal) throw unauthorized();
   };
 }
 

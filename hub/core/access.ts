@@ -29,20 +29,27 @@ const GRANTS: Record<Role, readonly Permission[]> = {
   ],
 };
 
-/** A signed-in user. `sessionId` names the session (the hash of its token), where there is one. */
-export type Principal = { userId: string; username: string; role: Role; tenantIds: readonly string[]; sessionId?: string };
+/**
+ * A signed-in user. `sessionId` names the session (the hash of its token), where there is one.
+ * `allTenants`: an administrator who serves every municipality. `mustChangePassword`: may do
+ * nothing but change the password (a generated or reset one).
+ */
+export type Principal = {
+  userId: string; username: string; role: Role; tenantIds: readonly string[]; sessionId?: string; allTenants?: boolean; mustChangePassword?: boolean;
+};
 
 /** Whether two principals may see exactly the same things. */
 export function samePermissions(a: Principal, b: Principal): boolean {
-  return a.role === b.role && a.tenantIds.length === b.tenantIds.length && a.tenantIds.every((t) => b.tenantIds.includes(t));
+  return a.role === b.role && !!a.allTenants === !!b.allTenants && a.tenantIds.length === b.tenantIds.length && a.tenantIds.every((t) => b.tenantIds.includes(t));
 }
 
 export function can(p: Principal, permission: Permission): boolean {
   return GRANTS[p.role].includes(permission);
 }
 
+/** Only an administrator given all municipalities serves them all; every other user, the ones listed. */
 export function servesAllTenants(p: Principal): boolean {
-  return p.role === 'admin';
+  return p.role === 'admin' && p.allTenants === true;
 }
 
 export function servesTenant(p: Principal, tenantId: string): boolean {

@@ -25,9 +25,10 @@ export type Tenant = Static<typeof TenantSchema>;
 
 export const NewUserSchema = Type.Object({
   username: Type.String({ pattern: '^[a-zA-Z0-9._@-]{2,64}$' }),
-  password: Type.String({ minLength: 8, maxLength: 200 }),
+  password: Type.String({ minLength: 1, maxLength: 200, description: 'At least the minimum length, not among the most common passwords, not containing the user name' }),
   role: RoleSchema,
   tenantIds: Type.Array(TenantId, { maxItems: 500, uniqueItems: true }),
+  allTenants: Type.Optional(Type.Boolean({ description: 'Only for an administrator, given by one who serves all municipalities' })),
 }, { additionalProperties: false });
 export type NewUser = Static<typeof NewUserSchema>;
 
@@ -36,6 +37,10 @@ export const UserSchema = Type.Object({
   username: Type.String(),
   role: RoleSchema,
   tenantIds: Type.Array(TenantId),
+  allTenants: Type.Boolean({ description: 'An administrator who serves every municipality' }),
+  disabled: Type.Boolean(),
+  mustChangePassword: Type.Boolean(),
+  createdAt: Type.String({ format: 'date-time' }),
 });
 export type User = Static<typeof UserSchema>;
 

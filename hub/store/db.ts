@@ -312,6 +312,15 @@ const MIGRATIONS: Migration[] = [
   -- What a transition says as a code with values (JSON), beside its English detail.
   ALTER TABLE alarm_transitions ADD COLUMN said TEXT;
   `,
+  `
+  -- An administrator serves the municipalities given, or all of them (all_tenants); a password
+  -- may have to be changed at the next sign-in; a session ends after inactivity too.
+  ALTER TABLE users ADD COLUMN all_tenants INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE users ADD COLUMN must_change_password INTEGER NOT NULL DEFAULT 0;
+  UPDATE users SET all_tenants = 1 WHERE role = 'admin' AND NOT EXISTS (SELECT 1 FROM user_tenants t WHERE t.user_id = users.id);
+  ALTER TABLE sessions ADD COLUMN last_active_at INTEGER NOT NULL DEFAULT 0;
+  UPDATE sessions SET last_active_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000;
+  `,
 ];
 
 export function openDatabase(dataDir: string, file = 'hub.db'): Db {

@@ -31,7 +31,7 @@ beforeAll(async () => {
   httpPort = await freePort();
   t = await start();
   await t.api('POST', '/api/tenants', { id: '0301', name: 'Oslo' });
-  for (const u of ['ola', 'kari']) await t.api('POST', '/api/users', { username: u, password: 'passord-123', role: 'operator', tenantIds: ['0301'] });
+  for (const u of ['ola', 'kari']) await t.api('POST', '/api/users', { username: u, password: 'Nattevakt-Kaffe-7', role: 'operator', tenantIds: ['0301'] });
   browser = await launchBrowser();
 }, 120_000);
 afterEach(() => {
@@ -196,7 +196,7 @@ describe('the operator dashboard', () => {
   });
 
   it('claims with the keyboard, silences the sound only for a while, and lets a technician edit the resident', async () => {
-    await t.api('POST', '/api/users', { username: 'tekniker', password: 'passord-123', role: 'technician', tenantIds: ['0301'] });
+    await t.api('POST', '/api/users', { username: 'tekniker', password: 'Nattevakt-Kaffe-7', role: 'technician', tenantIds: ['0301'] });
     // A technician lands on the fleet and switches to the alarm queue.
     const page = await signInPage(browser, `http://127.0.0.1:${httpPort}/`, 'tekniker', pageErrors);
     await page.getByTestId('fleet').waitFor();

@@ -30,7 +30,7 @@ beforeAll(async () => {
   await buildDashboard();
   t = await startTestHub({ clock, config: { scheduler: { tickMs: 250, silenceEveryMs: 1e12 } } });
   for (const [id, name] of [['0301', 'Oslo'], ['4601', 'Bergen']]) await t.api('POST', '/api/tenants', { id, name });
-  await t.api('POST', '/api/users', { username: 'leder', password: 'passord-123', role: 'leader', tenantIds: ['0301', '4601'] });
+  await t.api('POST', '/api/users', { username: 'leder', password: 'Nattevakt-Kaffe-7', role: 'leader', tenantIds: ['0301', '4601'] });
   const devices: Registered[] = [];
   for (let i = 0; i < 7; i++) devices.push(await registerDevice(t.api, 'safety_alarm', '0301'));
   const door = await registerDevice(t.api, 'door_lock', '0301');

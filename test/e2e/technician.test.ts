@@ -25,8 +25,8 @@ beforeAll(async () => {
   t = await startTestHub();
   url = `${t.httpUrl}/`;
   await t.api('POST', '/api/tenants', { id: '0301', name: 'Oslo' });
-  await t.api('POST', '/api/users', { username: 'tekniker', password: 'passord-123', role: 'technician', tenantIds: ['0301'] });
-  await t.api('POST', '/api/users', { username: 'operator', password: 'passord-123', role: 'operator', tenantIds: ['0301'] });
+  await t.api('POST', '/api/users', { username: 'tekniker', password: 'Nattevakt-Kaffe-7', role: 'technician', tenantIds: ['0301'] });
+  await t.api('POST', '/api/users', { username: 'operator', password: 'Nattevakt-Kaffe-7', role: 'operator', tenantIds: ['0301'] });
   browser = await launchBrowser();
 }, 120_000);
 afterEach(() => { expect(pageErrors).toEqual([]); });
@@ -121,7 +121,7 @@ describe('the technician\'s workspace', () => {
     await device.endAsync();
     await page.locator('[data-testid=test-status][data-state=alarm_raised]').waitFor();
 
-    const token = (await t.api('POST', '/api/auth/login', { username: 'operator', password: 'passord-123' }, null)).body.token;
+    const token = (await t.api('POST', '/api/auth/login', { username: 'operator', password: 'Nattevakt-Kaffe-7' }, null)).body.token;
     const operator = apiClient(t.httpUrl, () => token);
     const alarm = (await operator('GET', `/api/alarms?deviceId=${deviceId}`)).body[0];
     expect(alarm.test).toBe(true);

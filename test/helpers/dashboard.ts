@@ -9,7 +9,7 @@ export async function accessible(page: Page, screen: string): Promise<void> {
 }
 
 /** A new browser context on the dashboard's sign-in, in Norwegian and Oslo time; page errors go to `errors`. */
-export async function signInPage(browser: Browser, url: string, username: string, errors: string[], password = 'passord-123'): Promise<Page> {
+export async function signInPage(browser: Browser, url: string, username: string, errors: string[], password = 'Nattevakt-Kaffe-7'): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, timezoneId: 'Europe/Oslo', locale: 'nb-NO', acceptDownloads: true });
   const page = await context.newPage();
   page.on('pageerror', (e) => errors.push(e.message));

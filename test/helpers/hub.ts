@@ -51,17 +51,22 @@ export class TestClock {
 
 export async function startTestHub(opts: { dataDir?: string; influx?: Config['influx']; logLevel?: string; config?: Partial<Config>; clock?: { now: () => Date } } = {}): Promise<TestHub> {
   const dataDir = opts.dataDir ?? tempDir();
+  const base = loadConfig({});
   const config: Config = {
-    ...loadConfig({}),
+    ...base,
     mqttPort: 0, httpPort: 0, host: '127.0.0.1', dataDir,
     influx: opts.influx ?? null, adminPassword: ADMIN_PASSWORD, logLevel: opts.logLevel ?? 'silent',
+    // A lower scrypt cost than a real hub's, so hundreds of sign-ins do not take minutes; the
+    // code path is the same, and a test raises it to see hashes made again at sign-in.
+    // Sessions as long as a test that moves the hub's clock by hours needs; the idle limit is tested on its own.
+    people: { ...base.people, scrypt: { logN: 12, r: 8, p: 1 }, session: { maxMs: 12 * 3_600_000, idleMs: 12 * 3_600_000 } },
     ...opts.config,
   };
   const hub = await startHub(config, pino({ level: config.logLevel }), opts.clock?.now);
   const httpUrl = `http://127.0.0.1:${hub.httpPort}`;
   let adminToken = '';
   const api = apiClient(httpUrl, () => adminToken);
-  const login = await api('POST', '/api/auth/login', { username: 'admin', password: ADMIN_PASSWORD }, null);
+  const login = await api('POST', '/api/auth/login', { username: 'admin', password: config.adminPassword ?? hub.generatedAdminPassword ?? ADMIN_PASSWORD }, null);
   if (login.status !== 200) throw new Error(`admin login failed: ${JSON.stringify(login.body)}`);
   adminToken = login.body.token;
   return {

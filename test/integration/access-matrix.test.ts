@@ -27,14 +27,14 @@ beforeAll(async () => {
       tokens.set(role, t.adminToken);
       continue;
     }
-    await t.api('POST', '/api/users', { username: `matrix-${role}`, password: 'passord-123', role, tenantIds: [OWN] });
+    await t.api('POST', '/api/users', { username: `matrix-${role}`, password: 'Nattevakt-Kaffe-7', role, tenantIds: [OWN] });
     tokens.set(role, await login(`matrix-${role}`));
   }
 });
 afterAll(async () => { await t.close(); });
 
 async function login(username: string): Promise<string> {
-  const r = await t.api('POST', '/api/auth/login', { username, password: 'passord-123' }, null);
+  const r = await t.api('POST', '/api/auth/login', { username, password: 'Nattevakt-Kaffe-7' }, null);
   return r.body.token;
 }
 
@@ -52,6 +52,12 @@ const make = {
     const a = alarms.find((x) => x.deviceId === dev.id);
     if (!a) throw new Error('no alarm raised');
     return a.id;
+  },
+  /** A user of the municipality: its id, or (byName) its user name. */
+  async user(tenantId: string, byName = false): Promise<string> {
+    const username = `m-${unique()}`;
+    const r = await t.api('POST', '/api/users', { username, password: 'Nattevakt-Kaffe-7', role: 'operator', tenantIds: [tenantId] });
+    return byName ? username : r.body.id;
   },
   async rule(tenantId: string): Promise<string> {
     const r = await t.api('POST', '/api/rules', { ...defaultRules()[0], tenantId });
@@ -86,7 +92,7 @@ const MATRIX: Record<string, Row> = {
   'GET /api/dashboard-config': { who: 'public', scoped: false, call: async () => ({ path: '/api/dashboard-config' }) },
   'POST /api/auth/login': {
     who: 'public', scoped: false,
-    call: async (_t, role) => ({ path: '/api/auth/login', body: { username: role === 'admin' ? 'admin' : `matrix-${role}`, password: role === 'admin' ? 'test-admin-password' : 'passord-123' }, token: '' }),
+    call: async (_t, role) => ({ path: '/api/auth/login', body: { username: role === 'admin' ? 'admin' : `matrix-${role}`, password: role === 'admin' ? 'test-admin-password' : 'Nattevakt-Kaffe-7' }, token: '' }),
   },
   'POST /api/auth/logout': {
     who: 'signed-in', scoped: false,
@@ -95,8 +101,19 @@ const MATRIX: Record<string, Row> = {
   },
   'POST /api/live/ticket': { who: STAFF, scoped: false, call: async () => ({ path: '/api/live/ticket' }) },
   'POST /api/tenants': { who: ADMIN, scoped: false, call: async () => ({ path: '/api/tenants', body: { id: String(1000 + (seq++ % 8000)).padStart(4, '0'), name: 'Ny kommune' } }) },
+  'GET /api/users': { who: ADMIN, scoped: false, call: async () => ({ path: '/api/users' }) },
+  'PATCH /api/users/{id}': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/users/${await make.user(tenantId)}`, body: { disabled: true } }) },
+  'POST /api/users/{id}/password': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/users/${await make.user(tenantId)}/password` }) },
+  'POST /api/auth/password': {
+    who: 'signed-in', scoped: false,
+    // A user of its own, so the matrix's users keep their passwords.
+    call: async (tenantId) => {
+      const name = await make.user(tenantId, true);
+      return { path: '/api/auth/password', body: { currentPassword: 'Nattevakt-Kaffe-7', newPassword: `Ny-Natt-${unique()}` }, token: await login(name) };
+    },
+  },
   'GET /api/tenants': { who: ['operator', 'technician', 'leader', 'admin'], scoped: false, call: async () => ({ path: '/api/tenants' }) },
-  'POST /api/users': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: '/api/users', body: { username: `u-${unique()}`, password: 'passord-123', role: 'operator', tenantIds: [tenantId] } }) },
+  'POST /api/users': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: '/api/users', body: { username: `u-${unique()}`, password: 'Nattevakt-Kaffe-7', role: 'operator', tenantIds: [tenantId] } }) },
   'POST /api/residents': { who: TECH, scoped: true, call: async (tenantId) => ({ path: '/api/residents', body: { tenantId, name: 'Ny Beboer', address: 'Gate 1' } }) },
   'GET /api/residents': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/residents?tenantId=${tenantId}` }) },
   'GET /api/residents/{id}': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/residents/${(await make.device(tenantId)).residentId}?reason=matrix` }) },

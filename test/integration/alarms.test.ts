@@ -29,10 +29,10 @@ beforeAll(async () => {
   await t.api('POST', '/api/tenants', { id: '0301', name: 'Oslo' });
   await t.api('POST', '/api/tenants', { id: '4601', name: 'Bergen' });
   for (const u of ['ola', 'kari']) {
-    await t.api('POST', '/api/users', { username: u, password: 'passord-123', role: 'operator', tenantIds: ['0301'] });
+    await t.api('POST', '/api/users', { username: u, password: 'Nattevakt-Kaffe-7', role: 'operator', tenantIds: ['0301'] });
   }
-  operatorA = (await t.api('POST', '/api/auth/login', { username: 'ola', password: 'passord-123' }, null)).body.token;
-  operatorB = (await t.api('POST', '/api/auth/login', { username: 'kari', password: 'passord-123' }, null)).body.token;
+  operatorA = (await t.api('POST', '/api/auth/login', { username: 'ola', password: 'Nattevakt-Kaffe-7' }, null)).body.token;
+  operatorB = (await t.api('POST', '/api/auth/login', { username: 'kari', password: 'Nattevakt-Kaffe-7' }, null)).body.token;
 });
 afterAll(async () => { await t.close(); });
 

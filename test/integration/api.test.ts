@@ -15,11 +15,11 @@ beforeAll(async () => {
 afterAll(async () => { await t.close(); });
 
 async function userToken(username: string, role: string, tenantIds: string[]): Promise<string> {
-  const created = await t.api('POST', '/api/users', { username, password: 'passord-123', role, tenantIds });
+  const created = await t.api('POST', '/api/users', { username, password: 'Nattevakt-Kaffe-7', role, tenantIds });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const login = await t.api('POST', '/api/auth/login', { username, password: 'passord-123' }, null);
+  const login = await t.api('POST', '/api/auth/login', { username, password: 'Nattevakt-Kaffe-7' }, null);
   expect(login.status).toBe(200);
-  expect(login.body.user).toEqual({ username, role, tenantIds });
+  expect(login.body.user).toEqual({ username, role, tenantIds, allTenants: false, mustChangePassword: false });
   return login.body.token;
 }
 
@@ -80,10 +80,10 @@ describe('bad input gets 400 saying what is wrong', () => {
   it.each([
     ['POST', '/api/tenants', { id: 'Oslo', name: 'Oslo' }, 'body/id'],
     ['POST', '/api/tenants', { id: '0302' }, 'name'],
-    ['POST', '/api/users', { username: 'x y', password: 'passord-123', role: 'operator', tenantIds: ['0301'] }, 'body/username'],
-    ['POST', '/api/users', { username: 'ok', password: 'passord-123', role: 'king', tenantIds: ['0301'] }, 'body/role must be one of: operator, technician, leader, admin'],
-    ['POST', '/api/users', { username: 'ok', password: 'passord-123', role: 'operator', tenantIds: ['9999'] }, 'unknown municipality 9999'],
-    ['POST', '/api/users', { username: 'ok', password: 'passord-123', role: 'operator', tenantIds: [] }, 'at least one municipality'],
+    ['POST', '/api/users', { username: 'x y', password: 'Nattevakt-Kaffe-7', role: 'operator', tenantIds: ['0301'] }, 'body/username'],
+    ['POST', '/api/users', { username: 'ok', password: 'Nattevakt-Kaffe-7', role: 'king', tenantIds: ['0301'] }, 'body/role must be one of: operator, technician, leader, admin'],
+    ['POST', '/api/users', { username: 'ok', password: 'Nattevakt-Kaffe-7', role: 'operator', tenantIds: ['9999'] }, 'unknown municipality 9999'],
+    ['POST', '/api/users', { username: 'ok', password: 'Nattevakt-Kaffe-7', role: 'operator', tenantIds: [] }, 'at least one municipality'],
     ['POST', '/api/residents', { tenantId: '0301', name: 'Kari' }, 'address'],
     ['POST', '/api/residents', { tenantId: '0301', name: 'Kari', address: 'Gata 1', nextOfKin: [{ name: 'Per', phone: 'ring meg' }] }, 'body/nextOfKin/0/phone'],
     ['POST', '/api/devices', { tenantId: '0301', kind: 'toaster', serial: 'A' }, 'body/kind must be one of: safety_alarm, door_lock, gps_tracker, medicine_dispenser'],
@@ -149,12 +149,12 @@ describe('roles and municipalities', () => {
     // Only administrators add municipalities and users.
     for (const token of [operator, tech, leader]) {
       expect((await as(token)('POST', '/api/tenants', { id: '1103', name: 'Stavanger' })).status).toBe(403);
-      expect((await as(token)('POST', '/api/users', { username: 'sneaky', password: 'passord-123', role: 'admin', tenantIds: [] })).status).toBe(403);
+      expect((await as(token)('POST', '/api/users', { username: 'sneaky', password: 'Nattevakt-Kaffe-7', role: 'admin', tenantIds: [] })).status).toBe(403);
     }
   });
 
   it('refuses a taken username and a taken municipality id', async () => {
-    expect((await t.api('POST', '/api/users', { username: 'admin', password: 'passord-123', role: 'admin', tenantIds: [] })).status).toBe(409);
+    expect((await t.api('POST', '/api/users', { username: 'admin', password: 'Nattevakt-Kaffe-7', role: 'admin', tenantIds: [], allTenants: true })).status).toBe(409);
     expect((await t.api('POST', '/api/tenants', { id: '0301', name: 'Oslo igjen' })).status).toBe(409);
   });
 

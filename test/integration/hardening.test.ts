@@ -49,9 +49,9 @@ function closedWithin(client: MqttClient, ms: number): Promise<boolean> {
 }
 
 async function user(username: string, role: string, tenantIds: string[]): Promise<{ id: string; token: string }> {
-  const created = await t.api('POST', '/api/users', { username, password: 'passord-123', role, tenantIds });
+  const created = await t.api('POST', '/api/users', { username, password: 'Nattevakt-Kaffe-7', role, tenantIds });
   expect(created.status).toBe(201);
-  const login = await t.api('POST', '/api/auth/login', { username, password: 'passord-123' }, null);
+  const login = await t.api('POST', '/api/auth/login', { username, password: 'Nattevakt-Kaffe-7' }, null);
   return { id: created.body.id, token: login.body.token };
 }
 
@@ -331,7 +331,7 @@ describe('the live channel', () => {
 
     t.hub.ctx.users.setDisabled(c.id, true, clock.now());
     expect(await lc.closed).toBe(CLOSE_SESSION_ENDED);
-    expect((await t.api('POST', '/api/auth/login', { username: 'op-disabled', password: 'passord-123' }, null)).status).toBe(401);
+    expect((await t.api('POST', '/api/auth/login', { username: 'op-disabled', password: 'Nattevakt-Kaffe-7' }, null)).status).toBe(401);
 
     t.hub.ctx.users.setAccess(d.id, 'operator', ['4601']);
     expect(await ld.closed).toBe(CLOSE_PERMISSIONS_CHANGED);

@@ -27,8 +27,8 @@ async function scenario(influx: Influxd | null, db: string): Promise<Run> {
   const t = await startTestHub({ clock, influx: influx ? { url: influx.url, database: db, bufferMaxPoints: 100_000 } : null, config: { scheduler: { tickMs: 250, silenceEveryMs: 1e12 } } });
   await t.api('POST', '/api/tenants', { id: '0301', name: 'Oslo' });
   await t.api('POST', '/api/tenants', { id: '4601', name: 'Bergen' });
-  await t.api('POST', '/api/users', { username: 'leder', password: 'passord-123', role: 'leader', tenantIds: ['0301'] });
-  const token = (await t.api('POST', '/api/auth/login', { username: 'leder', password: 'passord-123' }, null)).body.token;
+  await t.api('POST', '/api/users', { username: 'leder', password: 'Nattevakt-Kaffe-7', role: 'leader', tenantIds: ['0301'] });
+  const token = (await t.api('POST', '/api/auth/login', { username: 'leder', password: 'Nattevakt-Kaffe-7' }, null)).body.token;
   const leader = apiClient(t.httpUrl, () => token);
   const devices: Record<string, Registered> = {};
   for (let i = 0; i < 6; i++) devices[`sa${i}`] = await registerDevice(t.api, 'safety_alarm', '0301');
@@ -159,8 +159,8 @@ describe('the summary', () => {
     expect((await embedded.leader('GET', `/api/stats/summary?tenantId=0301&period=this_month`)).status).toBe(200);
     expect((await embedded.leader('GET', '/api/stats/summary?tenantId=4601&period=this_month')).status).toBe(403);
     expect((await embedded.leader('GET', '/api/stats/series?tenantId=0301&from=2026-01-01&to=2026-12-31&metric=alarms&interval=hour')).status).toBe(400);
-    await embedded.t.api('POST', '/api/users', { username: 'operator-stats', password: 'passord-123', role: 'operator', tenantIds: ['0301'] });
-    const op = (await embedded.t.api('POST', '/api/auth/login', { username: 'operator-stats', password: 'passord-123' }, null)).body.token;
+    await embedded.t.api('POST', '/api/users', { username: 'operator-stats', password: 'Nattevakt-Kaffe-7', role: 'operator', tenantIds: ['0301'] });
+    const op = (await embedded.t.api('POST', '/api/auth/login', { username: 'operator-stats', password: 'Nattevakt-Kaffe-7' }, null)).body.token;
     expect((await apiClient(embedded.t.httpUrl, () => op)('GET', `/api/stats/summary?${q}`)).status).toBe(403);
   });
 });

@@ -22,11 +22,11 @@ beforeAll(async () => {
   await t.api('POST', '/api/tenants', { id: '0301', name: 'Oslo' });
   await t.api('POST', '/api/tenants', { id: '4601', name: 'Bergen' });
   for (const [u, role] of [['tekniker', 'technician'], ['operatør', 'operator']] as const) {
-    const r = await t.api('POST', '/api/users', { username: u === 'operatør' ? 'operator' : u, password: 'passord-123', role, tenantIds: ['0301'] });
+    const r = await t.api('POST', '/api/users', { username: u === 'operatør' ? 'operator' : u, password: 'Nattevakt-Kaffe-7', role, tenantIds: ['0301'] });
     expect(r.status).toBe(201);
   }
-  const techToken = (await t.api('POST', '/api/auth/login', { username: 'tekniker', password: 'passord-123' }, null)).body.token;
-  operatorToken = (await t.api('POST', '/api/auth/login', { username: 'operator', password: 'passord-123' }, null)).body.token;
+  const techToken = (await t.api('POST', '/api/auth/login', { username: 'tekniker', password: 'Nattevakt-Kaffe-7' }, null)).body.token;
+  operatorToken = (await t.api('POST', '/api/auth/login', { username: 'operator', password: 'Nattevakt-Kaffe-7' }, null)).body.token;
   tech = apiClient(t.httpUrl, () => techToken);
   operator = apiClient(t.httpUrl, () => operatorToken);
 });
@@ -34,7 +34,7 @@ afterAll(async () => { await t.close(); });
 
 async function csv(text: string, query = '', token?: string): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = { 'content-type': 'text/csv; charset=utf-8' };
-  const bearer = token ?? (await t.api('POST', '/api/auth/login', { username: 'tekniker', password: 'passord-123' }, null)).body.token;
+  const bearer = token ?? (await t.api('POST', '/api/auth/login', { username: 'tekniker', password: 'Nattevakt-Kaffe-7' }, null)).body.token;
   headers.authorization = `Bearer ${bearer}`;
   const res = await fetch(`${t.httpUrl}/api/devices/import${query}`, { method: 'POST', headers, body: text });
   return { status: res.status, body: await res.json() };
@@ -259,8 +259,8 @@ describe('the chain test', () => {
 describe('the fleet', () => {
   it('filters by state, kind, resident and serial, most urgent first, paged; and sums up per municipality', async () => {
     await t.api('POST', '/api/tenants', { id: '1103', name: 'Stavanger' });
-    await t.api('POST', '/api/users', { username: 'tekniker-stavanger', password: 'passord-123', role: 'technician', tenantIds: ['1103'] });
-    const token = (await t.api('POST', '/api/auth/login', { username: 'tekniker-stavanger', password: 'passord-123' }, null)).body.token;
+    await t.api('POST', '/api/users', { username: 'tekniker-stavanger', password: 'Nattevakt-Kaffe-7', role: 'technician', tenantIds: ['1103'] });
+    const token = (await t.api('POST', '/api/auth/login', { username: 'tekniker-stavanger', password: 'Nattevakt-Kaffe-7' }, null)).body.token;
     const st = apiClient(t.httpUrl, () => token);
     const low = await registerDevice(t.api, 'safety_alarm', '1103', { serial: 'STV-LOW-1' });
     const online = await registerDevice(t.api, 'door_lock', '1103', { serial: 'STV-OK-1' });

@@ -61,7 +61,7 @@ describe('topic contract', () => {
 
 describe('access', () => {
   const operator: Principal = { userId: 'u1', username: 'ola', role: 'operator', tenantIds: ['0301'] };
-  const admin: Principal = { userId: 'u0', username: 'admin', role: 'admin', tenantIds: [] };
+  const admin: Principal = { userId: 'u0', username: 'admin', role: 'admin', tenantIds: [], allTenants: true };
   it('scopes users to their municipalities; administrators serve all', () => {
     expect(servesTenant(operator, '0301')).toBe(true);
     expect(servesTenant(operator, '4601')).toBe(false);

@@ -21,7 +21,7 @@ export type StatsPeriodQuery = { tenantId: string; period?: string; from?: strin
 export type SeriesResult = { tenantId: string; metric: string; interval: string; from: string; to: string; keys: string[]; buckets: { start: string; end: string; values: Record<string, number | null> }[] };
 export type FleetQuery = { tenantId?: string; kind?: string; state?: DeviceState | ''; q?: string; limit: number; offset: number };
 export type AlarmDetail = Alarm & { events: { receivedAt: string; event: DeviceEvent }[]; transitions: Transition[] };
-export type Session = { token: string; expiresAt: string; user: { username: string; role: string; tenantIds: string[] } };
+export type Session = { token: string; expiresAt: string; user: { username: string; role: string; tenantIds: string[]; allTenants?: boolean; mustChangePassword?: boolean } };
 export type DashboardConfig = { mapTileUrl: string; mapAttribution: string; mqttPort: number };
 
 export class ApiError extends Error {
@@ -55,6 +55,7 @@ export class Api {
 
   login(username: string, password: string) { return this.call<Session>('POST', '/api/auth/login', { username, password }); }
   logout() { return this.call<null>('POST', '/api/auth/logout'); }
+  changePassword(currentPassword: string, newPassword: string) { return this.call<null>('POST', '/api/auth/password', { currentPassword, newPassword }); }
   liveTicket() { return this.call<{ ticket: string; expiresAt: string }>('POST', '/api/live/ticket'); }
   config() { return this.call<DashboardConfig>('GET', '/api/dashboard-config'); }
   tenants() { return this.call<Tenant[]>('GET', '/api/tenants'); }

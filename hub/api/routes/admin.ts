@@ -1,10 +1,9 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import { servesAllTenants } from '../../core/access.ts';
-import { NewUserSchema, TenantSchema, UserSchema } from '../../core/model.ts';
+import { TenantSchema } from '../../core/model.ts';
 import type { HubContext } from '../../context.ts';
-import { hashPassword } from '../../security/secrets.ts';
 import { principalOf, requires } from '../auth.ts';
-import { badRequest, conflict } from '../errors.ts';
+import { conflict } from '../errors.ts';
 
 export const adminRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
   app.post('/api/tenants', {
@@ -26,16 +25,4 @@ export const adminRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async
     return ctx.tenants.list(servesAllTenants(p) ? undefined : p.tenantIds);
   });
 
-  app.post('/api/users', {
-    onRequest: requires('users:write'),
-    schema: { tags: ['users'], summary: 'Add a user with a role and the municipalities they serve', security: [{ bearer: [] }], body: NewUserSchema, response: { 201: UserSchema } },
-  }, async (req, reply) => {
-    const unknown = req.body.tenantIds.filter((t) => !ctx.tenants.get(t));
-    if (unknown.length > 0) throw badRequest(`body/tenantIds: unknown municipality ${unknown.join(', ')}`);
-    if (req.body.role !== 'admin' && req.body.tenantIds.length === 0) throw badRequest('body/tenantIds: a user must serve at least one municipality');
-    const user = ctx.users.create({ ...req.body, passwordHash: await hashPassword(req.body.password) }, ctx.now());
-    if (!user) throw conflict(`username ${req.body.username} is taken`);
-    ctx.audit.record(principalOf(req), { action: 'create', targetType: 'user', targetId: user.id, tenantId: null }, ctx.now());
-    return reply.status(201).send(user);
-  });
 };

@@ -1,13 +1,36 @@
 import { type FastifyPluginAsyncTypebox, Type } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { verifyPassword } from '../../security/secrets.ts';
+import { hashPassword, needsRehash, randomToken, verifyPassword } from '../../security/secrets.ts';
 import type { HubContext } from '../../context.ts';
-import { unauthorized } from '../errors.ts';
+import { ApiError, unauthorized } from '../errors.ts';
 import { RoleSchema } from '../../core/model.ts';
 
-const SESSION_TTL_MS = 12 * 3600 * 1000; // one shift, with margin
+/**
+ * Failed sign-ins per user name from every address together: past the limit in the window, that
+ * name is refused for the rest of the window, whoever tries (per address there is a limit too).
+ */
+export class GuessLimit {
+  private readonly fails = new Map<string, number[]>();
+  constructor(private readonly max = 30, private readonly windowMs = 15 * 60_000) {}
+  private recent(name: string, now: number): number[] {
+    const list = (this.fails.get(name) ?? []).filter((t) => now - t < this.windowMs);
+    if (list.length) this.fails.set(name, list);
+    else this.fails.delete(name);
+    return list;
+  }
+  blocked(name: string, now: number): boolean {
+    return this.recent(name.toLowerCase(), now).length >= this.max;
+  }
+  failed(name: string, now: number): void {
+    const key = name.toLowerCase();
+    this.fails.set(key, [...this.recent(key, now), now]);
+    if (this.fails.size > 100_000) this.fails.clear();
+  }
+}
 
 export const systemRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
+  const guesses = new GuessLimit();
+  let dummyHash: Promise<string> | null = null;
   const Health = Type.Object({
     status: Type.Union([Type.Literal('ok'), Type.Literal('degraded'), Type.Literal('failing')]),
     reasons: Type.Array(Type.String(), { description: 'Why the hub is not ok; empty when it is' }),
@@ -64,17 +87,31 @@ export const systemRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
         200: Type.Object({
           token: Type.String(),
           expiresAt: Type.String({ format: 'date-time' }),
-          user: Type.Object({ username: Type.String(), role: RoleSchema, tenantIds: Type.Array(Type.String()) }),
+          user: Type.Object({
+            username: Type.String(), role: RoleSchema, tenantIds: Type.Array(Type.String()), allTenants: Type.Boolean(),
+            mustChangePassword: Type.Boolean({ description: 'Nothing but POST /api/auth/password until the password is changed' }),
+          }),
         }),
       },
     },
   }, async (req) => {
-    const u = ctx.users.byUsername(req.body.username);
-    // Same answer, and a password check either way, whether or not the user exists.
-    const ok = await verifyPassword(req.body.password, u?.password_hash ?? 'scrypt$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=');
-    if (!u || !ok) throw unauthorized('wrong username or password');
-    const s = ctx.users.openSession(u.id, ctx.now(), SESSION_TTL_MS);
-    return { token: s.token, expiresAt: s.expiresAt.toISOString(), user: { username: u.username, role: u.role, tenantIds: u.tenantIds } };
+    const name = req.body.username;
+    if (guesses.blocked(name, Date.now())) throw new ApiError(429, 'TOO_MANY_ATTEMPTS', `too many failed sign-ins for ${name}; try again in a while`);
+    const u = ctx.users.byUsername(name);
+    // Same answer, and a password check of the same cost either way, whether or not the user exists.
+    dummyHash ??= hashPassword(randomToken(16), ctx.people.scrypt);
+    const ok = await verifyPassword(req.body.password, u?.password_hash ?? await dummyHash);
+    if (!u || !ok) {
+      guesses.failed(name, Date.now());
+      throw unauthorized('wrong username or password');
+    }
+    // A hash made with older parameters is made again now that the password is at hand.
+    if (needsRehash(u.password_hash, ctx.people.scrypt)) ctx.users.setPassword(u.id, await hashPassword(req.body.password, ctx.people.scrypt), u.must_change_password === 1);
+    const s = ctx.users.openSession(u.id, ctx.now());
+    return {
+      token: s.token, expiresAt: s.expiresAt.toISOString(),
+      user: { username: u.username, role: u.role, tenantIds: u.tenantIds, allTenants: u.all_tenants === 1, mustChangePassword: u.must_change_password === 1 },
+    };
   });
 
   app.post('/api/auth/logout', {
