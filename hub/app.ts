@@ -63,7 +63,12 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   const rules = new RuleStore(db);
   const alarms = new AlarmStore(db);
   const users = new UserStore(db, config.people.session);
-  const live = new LiveChannel({ alarms, users, bus, log: log.child({ part: 'live' }), now, ...config.live });
+  const audit = new AuditLog(db);
+  const live = new LiveChannel({
+    alarms, users, bus, log: log.child({ part: 'live' }), now, ...config.live,
+    // The live channel shows alarms with residents' names: every connection is logged.
+    onConnect: (p, source) => audit.record(p, { action: 'live_connect', targetType: 'live', targetId: null, tenantId: null, source }, now()),
+  });
   // The alarm module records commands in the outbox; delivery sends them through the broker.
   const outbox = new CommandOutbox(db);
   const delivery = new CommandDelivery({ outbox, writer, bus, log: log.child({ part: 'commands' }), now });
@@ -105,7 +110,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     log, now, db, writer, devices, events, ingest, bus, timeseries, series, residents, rules, alarms, alarmService, outbox, deviceTests, chainTests,
     tenants: new TenantStore(db),
     users,
-    audit: new AuditLog(db),
+    audit,
     connectedDevices: () => mqtt.connectedDevices(),
     liveClients: () => live.connected(),
     people: config.people,

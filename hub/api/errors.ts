@@ -2,7 +2,7 @@
  * Errors with codes, caught at the boundary. One handler logs everything and shows the client
  * a message only for its own mistakes (below 500); a server fault says no more than that.
  */
-import type { FastifyError, FastifyInstance, FastifySchemaValidationError } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { isStoreFailure } from '../store/db.ts';
 
 export class ApiError extends Error {
@@ -27,8 +27,11 @@ export const ErrorBodySchema = {
 
 const REASONS: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests' };
 
-/** `onStoreFailure` hears a request that failed because the store did (for health). */
-export function installErrorHandler(app: FastifyInstance, onStoreFailure: (err: unknown) => void = () => {}): void {
+/**
+ * `onStoreFailure` hears a request that failed because the store did (for health); `onRefused`
+ * a request refused for who made it (401, 403), for the access log.
+ */
+export function installErrorHandler(app: FastifyInstance, onStoreFailure: (err: unknown) => void = () => {}, onRefused: (req: FastifyRequest, status: number, message: string) => void = () => {}): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) {
@@ -37,6 +40,7 @@ export function installErrorHandler(app: FastifyInstance, onStoreFailure: (err: 
       return reply.status(status).send({ statusCode: status, code: 'INTERNAL', error: 'Internal Server Error', message: 'internal error; it has been logged' });
     }
     req.log.info({ code: err.code, message: err.message }, 'request refused');
+    if (status === 401 || status === 403) onRefused(req, status, err.message);
     return reply.status(status).send({ statusCode: status, code: err.code ?? 'ERROR', error: REASONS[status] ?? 'Error', message: err.message });
   });
   app.setNotFoundHandler((req, reply) => {

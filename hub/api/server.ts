@@ -21,6 +21,7 @@ import { residentRoutes } from './routes/residents.ts';
 import { liveRoutes, type LiveTickets } from './routes/live.ts';
 import { ruleRoutes } from './routes/rules.ts';
 import { statsRoutes } from './routes/stats.ts';
+import { auditRoutes } from './routes/audit.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { systemRoutes } from './routes/system.ts';
 
@@ -69,7 +70,14 @@ export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; 
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
   await app.register(rateLimit, { global: false });
-  installErrorHandler(app, (err) => ctx.health.storeFailed(err));
+  installErrorHandler(app, (err) => ctx.health.storeFailed(err), (req, status, message) => {
+    const who = req.principal ?? { userId: null, username: '-', role: '-' };
+    try {
+      ctx.audit.record(who, { action: 'refused', targetType: 'request', targetId: `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`, tenantId: null, reason: `${status} ${message}`.slice(0, 300), source: req.ip }, ctx.now());
+    } catch (err) {
+      req.log.error({ err }, 'could not log a refused request');
+    }
+  });
   installAuth(app, ctx);
   await app.register(systemRoutes(ctx));
   await app.register(adminRoutes(ctx));
@@ -80,6 +88,7 @@ export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; 
   await app.register(alarmRoutes(ctx));
   await app.register(ruleRoutes(ctx));
   await app.register(statsRoutes(ctx));
+  await app.register(auditRoutes(ctx));
   await app.register(liveRoutes(opts.live));
   await app.register(dashboardRoutes({ map: opts.map, mqttPort: opts.mqttPort }));
   return app;

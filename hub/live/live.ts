@@ -50,6 +50,8 @@ export type LiveOptions = {
   sessionCheckMs?: number;
   /** How long a ticket is valid. */
   ticketTtlMs?: number;
+  /** Hears every accepted connection, for the access log. */
+  onConnect?: (p: Principal, source: string | null) => void;
 };
 
 /** Close codes the client acts on: sign in again, or reconnect with the permissions it has now. */
@@ -130,6 +132,7 @@ export class LiveChannel {
         return;
       }
       const sessionId = principal.sessionId;
+      this.o.onConnect?.(principal, req.socket.remoteAddress ?? null);
       this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, principal, sessionId, url.searchParams));
     });
   }

@@ -8,6 +8,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { contentHash } from '../security/secrets.ts';
+import { chainExisting } from './audit.ts';
 import { join } from 'node:path';
 
 export type Db = Database.Database;
@@ -321,6 +322,24 @@ const MIGRATIONS: Migration[] = [
   ALTER TABLE sessions ADD COLUMN last_active_at INTEGER NOT NULL DEFAULT 0;
   UPDATE sessions SET last_active_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000;
   `,
+  // The access log: whose data, from where, and a hash chain over every row.
+  (db) => {
+    db.exec(`
+      DROP TRIGGER audit_log_no_update;
+      ALTER TABLE audit_log ADD COLUMN resident_id TEXT;
+      ALTER TABLE audit_log ADD COLUMN source TEXT;
+      ALTER TABLE audit_log ADD COLUMN prev_hash TEXT;
+      ALTER TABLE audit_log ADD COLUMN hash TEXT;
+      UPDATE audit_log SET resident_id = target_id WHERE target_type = 'resident';
+    `);
+    chainExisting(db);
+    db.exec(`
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+      CREATE INDEX audit_by_resident ON audit_log(resident_id, id);
+      CREATE INDEX audit_by_user ON audit_log(user_id, id);
+      CREATE INDEX audit_by_tenant ON audit_log(tenant_id, id);
+    `);
+  },
 ];
 
 export function openDatabase(dataDir: string, file = 'hub.db'): Db {

@@ -4,6 +4,7 @@ import { AnyDeviceEventSchema } from '../../core/events.ts';
 import { TenantId } from '../../core/model.ts';
 import { literals as lit } from '../../core/schema.ts';
 import type { HubContext } from '../../context.ts';
+import { logAccess } from '../access-log.ts';
 import { principalOf, requires, tenantScope } from '../auth.ts';
 import { badRequest, notFound } from '../errors.ts';
 
@@ -40,10 +41,12 @@ export const alarmRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async
   }, async (req) => {
     const q = req.query;
     const tenantIds = tenantScope(principalOf(req), q.tenantId);
-    return ctx.alarms.search({
+    const list = ctx.alarms.search({
       ...(q.state ? { states: [q.state] } : {}), tenantIds, ...(q.since ? { since: new Date(q.since).toISOString() } : {}),
       ...(q.deviceId ? { deviceId: q.deviceId } : {}), limit: q.limit, offset: q.offset,
     });
+    logAccess(ctx, req, list.map((a) => ({ action: 'read', targetType: 'alarm', targetId: a.id, tenantId: a.tenantId, residentId: a.residentId, reason: 'list of alarms' })));
+    return list;
   });
 
   app.get('/api/alarms/:id', {
@@ -53,6 +56,7 @@ export const alarmRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async
     const a = alarms.visible(principalOf(req), req.params.id);
     const detail = a && ctx.alarms.detail(a.id);
     if (!detail) throw notFound('alarm');
+    logAccess(ctx, req, [{ action: 'read', targetType: 'alarm', targetId: detail.id, tenantId: detail.tenantId, residentId: detail.residentId, reason: `alarm ${detail.id}` }]);
     return detail;
   });
 

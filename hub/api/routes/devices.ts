@@ -8,6 +8,7 @@ import { type Device, DeviceSchema, MAX_MAINTENANCE_DAYS, MaintenanceSchema, New
 import { maintenanceUntil } from './maintenance.ts';
 import type { HubContext } from '../../context.ts';
 import { eventFromTelemetry } from '../../timeseries/measurements.ts';
+import { logAccess, reasonOf } from '../access-log.ts';
 import { assertServes, principalOf, requires, tenantScope } from '../auth.ts';
 import { badRequest, conflict, notFound } from '../errors.ts';
 
@@ -74,6 +75,7 @@ export const deviceRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
         state: Type.Optional(literals(DEVICE_STATES)),
         q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Part of a serial or device id' })),
         includeDecommissioned: Type.Optional(Type.Boolean({ default: false })),
+        reason: Type.Optional(Type.String({ maxLength: 500, description: 'Why you look; goes to the access log' })),
         limit: Type.Integer({ minimum: 1, maximum: 1000, default: 1000 }),
         offset: Type.Integer({ minimum: 0, default: 0 }),
       }),
@@ -84,13 +86,24 @@ export const deviceRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
     const scope = tenantScope(principalOf(req), tenantId);
     const all = ctx.devices.list(scope, filters).sort(byUrgency);
     reply.header('x-total-count', String(all.length));
-    return all.slice(offset, offset + limit);
+    const page = all.slice(offset, offset + limit);
+    // Devices tell where a resident is and how they live: each one returned is logged.
+    logAccess(ctx, req, page.map((d) => ({ action: 'read', targetType: 'device', targetId: d.id, tenantId: d.tenantId, residentId: d.residentId, reason: reasonOf(req) ?? 'list of devices' })));
+    return page;
   });
 
   app.get('/api/devices/:id', {
     onRequest: requires('devices:read'),
-    schema: { tags: ['devices'], summary: 'One device: online, last seen, battery, signal, rejected payloads', security: [{ bearer: [] }], params: DeviceParams, response: { 200: DeviceSchema } },
-  }, async (req) => visibleDevice(principalOf(req), req.params.id));
+    schema: {
+      tags: ['devices'], summary: 'One device: online, last seen, battery, signal, position, rejected payloads', security: [{ bearer: [] }], params: DeviceParams,
+      querystring: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500, description: 'Why you look; goes to the access log' })) }),
+      response: { 200: DeviceSchema },
+    },
+  }, async (req) => {
+    const d = visibleDevice(principalOf(req), req.params.id);
+    logAccess(ctx, req, [{ action: 'read', targetType: 'device', targetId: d.id, tenantId: d.tenantId, residentId: d.residentId, reason: req.query.reason ?? null }]);
+    return d;
+  });
 
   app.delete('/api/devices/:id', {
     onRequest: requires('devices:write'),
@@ -110,11 +123,16 @@ export const deviceRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
     schema: {
       tags: ['devices'], summary: 'Events of a device, newest first (care events and telemetry)', security: [{ bearer: [] }],
       params: DeviceParams,
-      querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }),
+      querystring: Type.Object({
+        limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+        reason: Type.Optional(Type.String({ maxLength: 500, description: 'Why you look; goes to the access log' })),
+      }),
       response: { 200: Type.Array(StoredEventSchema) },
     },
   }, async (req) => {
     const d = visibleDevice(principalOf(req), req.params.id);
+    // Events hold positions and the rhythm of a life: the read is logged.
+    logAccess(ctx, req, [{ action: 'read', targetType: 'events', targetId: d.id, tenantId: d.tenantId, residentId: d.residentId, reason: req.query.reason ?? null }]);
     const limit = req.query.limit;
     const care = ctx.events.listForDevice(d.id, limit).map((e) => {
       const r = readableEvent(e.event, e.receivedAt);

@@ -3,6 +3,7 @@ import { type Principal, servesTenant } from '../../core/access.ts';
 import { MAX_MAINTENANCE_DAYS, MaintenanceSchema, NewResidentSchema, type Resident, ResidentSchema, ResidentUpdateSchema, TenantId } from '../../core/model.ts';
 import { maintenanceUntil } from './maintenance.ts';
 import type { HubContext } from '../../context.ts';
+import { logAccess } from '../access-log.ts';
 import { assertServes, principalOf, requires, tenantScope } from '../auth.ts';
 import { badRequest, notFound } from '../errors.ts';
 
@@ -22,7 +23,7 @@ export const residentRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => as
     assertServes(p, req.body.tenantId);
     if (!ctx.tenants.get(req.body.tenantId)) throw badRequest(`body/tenantId: unknown municipality ${req.body.tenantId}`);
     const r = ctx.residents.create(req.body, ctx.now());
-    ctx.audit.record(p, { action: 'create', targetType: 'resident', targetId: r.id, tenantId: r.tenantId }, ctx.now());
+    logAccess(ctx, req, [{ action: 'create', targetType: 'resident', targetId: r.id, tenantId: r.tenantId, residentId: r.id }]);
     return reply.status(201).send({ id: r.id });
   });
 
@@ -36,8 +37,9 @@ export const residentRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => as
   }, async (req) => {
     const p = principalOf(req);
     const scope = tenantScope(p, req.query.tenantId);
-    ctx.audit.record(p, { action: 'list', targetType: 'resident', targetId: null, tenantId: req.query.tenantId ?? null }, ctx.now());
-    return ctx.residents.list(scope);
+    const list = ctx.residents.list(scope);
+    logAccess(ctx, req, list.map((r) => ({ action: 'read', targetType: 'resident', targetId: r.id, tenantId: r.tenantId, residentId: r.id, reason: 'list of residents' })));
+    return list;
   });
 
   app.get('/api/residents/:id', {
@@ -51,7 +53,7 @@ export const residentRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => as
   }, async (req) => {
     const p = principalOf(req);
     const r = visibleResident(p, req.params.id);
-    ctx.audit.record(p, { action: 'read', targetType: 'resident', targetId: r.id, tenantId: r.tenantId, reason: req.query.reason ?? null }, ctx.now());
+    logAccess(ctx, req, [{ action: 'read', targetType: 'resident', targetId: r.id, tenantId: r.tenantId, residentId: r.id, reason: req.query.reason ?? null }]);
     return r;
   });
 
@@ -67,7 +69,7 @@ export const residentRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => as
     const p = principalOf(req);
     const r = visibleResident(p, req.params.id);
     const updated = ctx.residents.update(r.id, req.body, ctx.now());
-    ctx.audit.record(p, { action: 'update', targetType: 'resident', targetId: r.id, tenantId: r.tenantId }, ctx.now());
+    logAccess(ctx, req, [{ action: 'update', targetType: 'resident', targetId: r.id, tenantId: r.tenantId, residentId: r.id }]);
     return updated;
   });
 
@@ -84,7 +86,7 @@ export const residentRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => as
     const r = visibleResident(p, req.params.id);
     const until = maintenanceUntil(req.body.until, ctx.now());
     ctx.residents.setMaintenance(r.id, until, ctx.now());
-    ctx.audit.record(p, { action: 'maintenance', targetType: 'resident', targetId: r.id, tenantId: r.tenantId, reason: req.body.note ?? null }, ctx.now());
+    logAccess(ctx, req, [{ action: 'maintenance', targetType: 'resident', targetId: r.id, tenantId: r.tenantId, residentId: r.id, reason: req.body.note ?? null }]);
     return ctx.residents.get(r.id);
   });
 };

@@ -103,11 +103,13 @@ export const systemRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => asyn
     const ok = await verifyPassword(req.body.password, u?.password_hash ?? await dummyHash);
     if (!u || !ok) {
       guesses.failed(name, Date.now());
+      ctx.audit.record({ userId: u?.id ?? null, username: name, role: u?.role ?? '-' }, { action: 'login_failed', targetType: 'session', targetId: null, tenantId: null, source: req.ip }, ctx.now());
       throw unauthorized('wrong username or password');
     }
     // A hash made with older parameters is made again now that the password is at hand.
     if (needsRehash(u.password_hash, ctx.people.scrypt)) ctx.users.setPassword(u.id, await hashPassword(req.body.password, ctx.people.scrypt), u.must_change_password === 1);
     const s = ctx.users.openSession(u.id, ctx.now());
+    ctx.audit.record({ userId: u.id, username: u.username, role: u.role }, { action: 'login', targetType: 'session', targetId: null, tenantId: null, source: req.ip }, ctx.now());
     return {
       token: s.token, expiresAt: s.expiresAt.toISOString(),
       user: { username: u.username, role: u.role, tenantIds: u.tenantIds, allTenants: u.all_tenants === 1, mustChangePassword: u.must_change_password === 1 },
