@@ -7,7 +7,8 @@
  * the hub's `receive` there means the device is acknowledged only once its event is stored.
  */
 import { Aedes, type AuthenticateError, type Client } from 'aedes';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { clientIdProblem, mayPublish, maySubscribe, parseTopic, topics } from '../hub/core/topics.ts';
 import type { DeviceIdentity } from '../hub/store/devices.ts';
@@ -22,6 +23,8 @@ export const MAX_PACKET_BYTES = 32 * 1024;
 /** What the broker needs from the hub. */
 export type DeviceGateway = {
   authenticate(username: string, password: string): DeviceIdentity | null;
+  /** The active device of this id (its client certificate named it), or null. */
+  deviceById(deviceId: string): DeviceIdentity | null;
   /** Resolves once the message is safely handled; a rejection withholds the acknowledgement. */
   receive(device: DeviceIdentity, channel: 'events' | 'status', payload: Buffer, qos: number): Promise<unknown>;
   connected(device: DeviceIdentity): void;
@@ -43,13 +46,31 @@ export type BrokerOptions = {
   maxPendingPerAddress: number;
   /** Time a new connection has to send CONNECT. */
   connectTimeoutMs: number;
+  /** Plain MQTT on `port` (default on). */
+  plain?: boolean;
+  /** MQTT over TLS: certificate, key, the port, and a CA for devices' client certificates. */
+  tls?: (TlsMaterial & { port: number }) | null;
 };
+
+/** PEM material of a TLS listener; `ca` verifies client certificates where given. */
+export type TlsMaterial = { cert: Buffer | string; key: Buffer | string; ca?: Buffer | string | undefined };
+
+function tlsOptions(t: TlsMaterial) {
+  // Client certificates are asked for when a CA is given, and checked in authenticate: a device
+  // without one can still sign in with its password.
+  return { cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca, requestCert: true, rejectUnauthorized: false } : {}), minVersion: 'TLSv1.2' as const };
+}
 
 /** Connections refused, by cause. */
 export type RefusalCounts = { credentials: number; clientId: number; pendingPerAddress: number; oversized: number };
 
 export type Broker = {
+  /** The plain MQTT port; 0 when plain MQTT is off. */
   port: number;
+  /** The MQTT over TLS port, when TLS is on. */
+  tlsPort: number | null;
+  /** New certificate and key (files changed): new connections get them, open ones keep theirs. */
+  reloadTls(t: TlsMaterial): void;
   /** Disconnects every connection of a device at once (e.g. on decommissioning). */
   disconnectDevice(deviceId: string): number;
   /** True while the device holds a connection subscribed to its command topic. */
@@ -82,6 +103,8 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   /** Connections not yet authenticated, per source address; and how to release each one's place. */
   const pending = new Map<string, number>();
   const releasePending = new WeakMap<object, () => void>();
+  /** The TLS socket under a connection, for its client certificate. */
+  const tlsOf = new WeakMap<object, TLSSocket>();
 
   const aedes = await Aedes.createBroker({
     connectTimeout: opts.connectTimeoutMs,
@@ -92,6 +115,33 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     },
 
     authenticate(client, username, password, done) {
+      // A device with a client certificate from the configured CA is the device its certificate names.
+      const tlsSocket = tlsOf.get(client.conn as object);
+      const certId = tlsSocket?.authorized ? (tlsSocket.getPeerCertificate().subject?.CN as string | undefined) : undefined;
+      if (certId && (!username || username === certId)) {
+        let device: DeviceIdentity | null = null;
+        try {
+          device = gateway.deviceById(certId);
+        } catch (err) {
+          log.error({ err, certId }, 'broker: authentication failed with an error');
+          done(authError('authentication unavailable', SERVER_UNAVAILABLE), false);
+          return;
+        }
+        if (device) {
+          const problem = clientIdProblem(device.deviceId, sentClientId.get(client) ?? client.id);
+          if (problem) {
+            refusals.clientId++;
+            gateway.refused(device, problem);
+            done(authError(problem, IDENTIFIER_REJECTED), false);
+            return;
+          }
+          identities.set(client, device);
+          releasePending.get(client.conn)?.();
+          done(null, true);
+          return;
+        }
+        log.warn({ certId }, 'broker: a client certificate names no active device');
+      }
       if (!username || !password) {
         refusals.credentials++;
         log.warn({ clientId: client.id }, 'broker: refused a client without credentials');
@@ -221,7 +271,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     log.debug({ clientId: client.id, err: err.message }, 'broker: client error');
   });
 
-  const server: Server = createServer((socket) => {
+  const onSocket = (socket: Socket) => {
     // One host may not hold many connections that never authenticate. Authenticated devices are
     // not capped: many real devices share one address behind a mobile operator's NAT.
     const address = socket.remoteAddress ?? 'unknown';
@@ -250,14 +300,22 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       log.warn({ remote: socket.remoteAddress, reason }, 'broker: closed a connection that sent an oversized packet');
     });
     releasePending.set(conn, release);
+    if (socket instanceof TLSSocket) tlsOf.set(conn, socket);
     aedes.handle(conn);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  log.info({ port, host: opts.host }, 'broker: MQTT listening');
+  };
+  const listen = async (server: Server, port: number): Promise<number> => {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, opts.host, () => resolve());
+    });
+    return (server.address() as AddressInfo).port;
+  };
+  // Plain MQTT unless it is turned off (with TLS), and MQTT over TLS with the certificate given.
+  const plain = opts.plain === false ? null : createServer(onSocket);
+  const secure = opts.tls ? createTlsServer(tlsOptions(opts.tls), onSocket) : null;
+  const port = plain ? await listen(plain, opts.port) : 0;
+  const tlsPort = secure && opts.tls ? await listen(secure, opts.tls.port) : null;
+  log.info({ port: plain ? port : 'off', tlsPort, host: opts.host, clientCertificates: !!opts.tls?.ca }, 'broker: MQTT listening');
 
   return {
     port,
@@ -300,9 +358,13 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       return n;
     },
     refusals,
+    tlsPort,
+    reloadTls(t) {
+      secure?.setSecureContext(tlsOptions(t));
+    },
     async close() {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const server of [plain, secure]) if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { type Broker, startBroker } from '../broker/broker.ts';
 import { CommandDelivery } from './commands/delivery.ts';
 import { HealthMonitor } from './health.ts';
+import { readTls, watchTls } from './tls.ts';
 import type { Alarm, TransitionAction } from './core/alarms.ts';
 import { isTestAlarm } from './core/stats.ts';
 import { CommandOutbox } from './store/outbox.ts';
@@ -37,7 +38,10 @@ import type { TimeSeriesStore } from './timeseries/types.ts';
 import { TimeSeriesWriter } from './timeseries/writer.ts';
 
 export type RunningHub = {
+  /** Plain MQTT; 0 when it is off. */
   mqttPort: number;
+  /** MQTT over TLS, when TLS is on. */
+  mqttsPort: number | null;
   httpPort: number;
   ctx: HubContext;
   broker: Broker;
@@ -86,13 +90,17 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   // Nobody is connected to a broker that has just started.
   db.prepare('UPDATE devices SET online = 0 WHERE online = 1').run();
 
+  const tls = config.tls ? readTls(config.tls) : null;
   const mqtt = await startBroker({
     log: log.child({ part: 'broker' }),
     port: config.mqttPort,
     host: config.host,
     ...config.mqtt,
+    plain: config.mqttPlain,
+    tls: tls && config.tls ? { ...tls, port: config.tls.mqttsPort } : null,
     gateway: {
       authenticate: (username, password) => devices.authenticate(username, password),
+      deviceById: (deviceId) => devices.identity(deviceId),
       receive: (device, channel, payload, qos) => ingest.receive(device, channel, payload, qos),
       connected: (device) => ingest.connected(device),
       disconnected: (device) => {
@@ -138,7 +146,12 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     log.info({ deviceId, connections: n }, 'device credentials rotated; connections with the old password closed');
   });
 
-  const api = await buildApi(ctx, { map: config.map, live, mqttPort: mqtt.port });
+  const api = await buildApi(ctx, { map: config.map, live, mqttPort: mqtt.tlsPort ?? mqtt.port, https: tls ? { cert: tls.cert, key: tls.key } : null });
+  // A renewed certificate is taken by both listeners without a restart.
+  const stopWatching = config.tls ? watchTls(config.tls, log.child({ part: 'tls' }), (m) => {
+    mqtt.reloadTls(m);
+    (api.server as unknown as { setSecureContext(o: object): void }).setSecureContext({ cert: m.cert, key: m.key });
+  }) : () => {};
   live.attach(api.server);
   await api.listen({ port: config.httpPort, host: config.host });
   // Deadlines that fell due while the hub was down fire on the first tick.
@@ -151,6 +164,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   let closing: Promise<void> | null = null;
   return {
     mqttPort: mqtt.port,
+    mqttsPort: mqtt.tlsPort,
     httpPort,
     ctx,
     broker: mqtt,
@@ -160,6 +174,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     close() {
       closing ??= (async () => {
         monitor.stopping();
+        stopWatching();
         bus.off('broker');
         bus.off('timeseries');
         delivery.close();

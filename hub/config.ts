@@ -3,6 +3,7 @@
  * Only the composition root calls `loadConfig`; every other part receives what it needs.
  */
 import { type Static, Type } from '@sinclair/typebox';
+import { existsSync } from 'node:fs';
 import { Value } from '@sinclair/typebox/value';
 import { type AlarmPolicy, DEFAULT_POLICY } from './core/alarms.ts';
 import { DEFAULT_FLEET_POLICY, type FleetPolicy } from './core/fleet.ts';
@@ -14,6 +15,10 @@ const Port = Type.Integer({ minimum: 0, maximum: 65535 });
 
 export const EnvSchema = Type.Object({
   MQTT_PORT: Type.Optional(Port),
+  MQTTS_PORT: Type.Optional(Port),
+  TLS_CERT: Type.Optional(Type.String({ minLength: 1 })),
+  TLS_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  TLS_CLIENT_CA: Type.Optional(Type.String({ minLength: 1 })),
   HTTP_PORT: Type.Optional(Port),
   HOST: Type.Optional(Type.String({ minLength: 1 })),
   DATA_DIR: Type.Optional(Type.String({ minLength: 1 })),
@@ -42,7 +47,15 @@ export const EnvSchema = Type.Object({
 export type Env = Static<typeof EnvSchema>;
 
 export type Config = {
+  /** Plain MQTT; with TLS, MQTT_PORT=0 turns it off (`mqttPlain`). */
   mqttPort: number;
+  mqttPlain: boolean;
+  /**
+   * TLS for MQTT (on `mqttsPort`) and HTTP (HTTPS on the HTTP port): PEM files of the
+   * municipality's certificate and key, reloaded when they change; and a CA whose client
+   * certificates name devices.
+   */
+  tls: { certFile: string; keyFile: string; clientCaFile: string | null; mqttsPort: number } | null;
   httpPort: number;
   host: string;
   dataDir: string;
@@ -107,6 +120,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const hint = HINTS[key] ? ` (${HINTS[key]})` : '';
     return `${key}=${JSON.stringify(raw[key])}: ${e.message}${hint}`;
   });
+  const e0 = converted as Env;
+  if (!!e0.TLS_CERT !== !!e0.TLS_KEY) problems.push('TLS_CERT and TLS_KEY go together: give both PEM files, or neither');
+  for (const key of ['TLS_CERT', 'TLS_KEY', 'TLS_CLIENT_CA'] as const) {
+    const file = e0[key];
+    if (file && !existsSync(file)) problems.push(`${key}=${JSON.stringify(file)}: no such file`);
+  }
+  if (e0.TLS_CLIENT_CA && !e0.TLS_CERT) problems.push('TLS_CLIENT_CA needs TLS_CERT and TLS_KEY');
   if (problems.length > 0) throw new ConfigError(problems);
   const e = converted as Env;
 
@@ -116,8 +136,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     const database = url.pathname.replace(/^\//, '') || 'velferd';
     influx = { url: url.origin, database, bufferMaxPoints: e.INFLUX_BUFFER_MAX_POINTS ?? 1_000_000 };
   }
+  const tls = e.TLS_CERT && e.TLS_KEY ? { certFile: e.TLS_CERT, keyFile: e.TLS_KEY, clientCaFile: e.TLS_CLIENT_CA ?? null, mqttsPort: e.MQTTS_PORT ?? 8883 } : null;
   return {
     mqttPort: e.MQTT_PORT ?? 1883,
+    mqttPlain: !(tls && e.MQTT_PORT === 0),
+    tls,
     httpPort: e.HTTP_PORT ?? 8080,
     host: e.HOST ?? '0.0.0.0',
     dataDir: e.DATA_DIR ?? './data',

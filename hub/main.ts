@@ -35,7 +35,7 @@ if (hub.generatedAdminPassword) {
     '  It is shown only this once. Set HUB_ADMIN_PASSWORD before the first start to choose it.\n\n',
   );
 }
-log.info({ mqttPort: hub.mqttPort, httpPort: hub.httpPort, dataDir: config.dataDir }, 'hub ready');
+log.info({ mqttPort: hub.mqttPort, mqttsPort: hub.mqttsPort, httpPort: hub.httpPort, https: !!config.tls, dataDir: config.dataDir }, 'hub ready');
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

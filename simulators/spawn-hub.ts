@@ -46,11 +46,11 @@ export async function spawnHub(env: Record<string, string>, onLine?: (line: stri
       for (const line of out.split('\n')) {
         if (!line.startsWith('{')) continue;
         try {
-          const j = JSON.parse(line) as { msg?: string; mqttPort?: number; httpPort?: number };
-          if (j.msg === 'hub ready' && j.mqttPort && j.httpPort) {
+          const j = JSON.parse(line) as { msg?: string; mqttPort?: number; mqttsPort?: number | null; httpPort?: number };
+          if (j.msg === 'hub ready' && (j.mqttPort || j.mqttsPort) && j.httpPort) {
             clearTimeout(timer);
             ready = true;
-            resolve({ mqttPort: j.mqttPort, httpPort: j.httpPort });
+            resolve({ mqttPort: j.mqttPort || (j.mqttsPort as number), httpPort: j.httpPort });
           }
         } catch { /* a partial line */ }
       }

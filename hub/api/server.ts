@@ -25,8 +25,9 @@ import { auditRoutes } from './routes/audit.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { systemRoutes } from './routes/system.ts';
 
-export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; attribution: string }; live: LiveTickets; mqttPort: number }): Promise<FastifyInstance> {
+export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; attribution: string }; live: LiveTickets; mqttPort: number; https?: { cert: Buffer | string; key: Buffer | string } | null }): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(opts.https ? { https: { ...opts.https, minVersion: 'TLSv1.2' as const } } : {}),
     loggerInstance: ctx.log.child({ part: 'api' }) as FastifyBaseLogger,
     // Requests are not logged one by one; refusals and failures are (errors.ts).
     logController: new LogController({ disableRequestLogging: true }),
@@ -90,7 +91,7 @@ export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; 
   await app.register(statsRoutes(ctx));
   await app.register(auditRoutes(ctx));
   await app.register(liveRoutes(opts.live));
-  await app.register(dashboardRoutes({ map: opts.map, mqttPort: opts.mqttPort }));
+  await app.register(dashboardRoutes({ map: opts.map, mqttPort: opts.mqttPort, mqttTls: !!opts.https }));
   return app;
 }
 

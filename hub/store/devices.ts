@@ -187,6 +187,12 @@ export class DeviceStore {
       .run(t.at, t.result, t.by, t.result, t.at, id);
   }
 
+  /** The identity of an active device, by its id (a client certificate names it). */
+  identity(deviceId: string): DeviceIdentity | null {
+    const r = this.stmt.auth.get(deviceId) as Pick<Row, 'id' | 'tenant_id' | 'kind'> | undefined;
+    return r ? { deviceId: r.id, tenantId: r.tenant_id, kind: r.kind } : null;
+  }
+
   /** Checks an MQTT username and password; null for an unknown, decommissioned or wrong one. */
   authenticate(deviceId: string, password: string): DeviceIdentity | null {
     const r = this.stmt.auth.get(deviceId) as Pick<Row, 'id' | 'tenant_id' | 'kind' | 'secret_salt' | 'secret_hash'> | undefined;

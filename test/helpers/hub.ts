@@ -3,6 +3,7 @@
  * directory, and gives the test what a device and a user would have: addresses and credentials.
  */
 import mqtt, { type MqttClient } from 'mqtt';
+import { request as httpsRequest } from 'node:https';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,15 +31,31 @@ export function tempDir(prefix = 'hub-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export function apiClient(httpUrl: string, defaultToken: () => string | null): Api {
+/** Over HTTPS with a CA of the test's own (Node's fetch trusts only the system's). */
+function httpsCall(url: string, ca: Buffer, method: string, headers: Record<string, string>, body: string | undefined): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method, headers, ca, servername: 'localhost' }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export function apiClient(httpUrl: string, defaultToken: () => string | null, ca?: Buffer): Api {
   return async (method, path, body, token) => {
     const t = token === undefined ? defaultToken() : token;
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (t) headers.authorization = `Bearer ${t}`;
-    const res = await fetch(`${httpUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const res = ca
+      ? await httpsCall(`${httpUrl}${path}`, ca, method, headers, payload)
+      : await fetch(`${httpUrl}${path}`, { method, headers, body: payload }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    return { status: res.status, body: res.text ? JSON.parse(res.text) : null };
   };
 }
 
@@ -49,7 +66,7 @@ export class TestClock {
   advance(seconds: number): void { this.offsetMs += seconds * 1000; }
 }
 
-export async function startTestHub(opts: { dataDir?: string; influx?: Config['influx']; logLevel?: string; config?: Partial<Config>; clock?: { now: () => Date } } = {}): Promise<TestHub> {
+export async function startTestHub(opts: { dataDir?: string; influx?: Config['influx']; logLevel?: string; config?: Partial<Config>; clock?: { now: () => Date }; https?: { ca: Buffer } } = {}): Promise<TestHub> {
   const dataDir = opts.dataDir ?? tempDir();
   const base = loadConfig({});
   const config: Config = {
@@ -63,9 +80,9 @@ export async function startTestHub(opts: { dataDir?: string; influx?: Config['in
     ...opts.config,
   };
   const hub = await startHub(config, pino({ level: config.logLevel }), opts.clock?.now);
-  const httpUrl = `http://127.0.0.1:${hub.httpPort}`;
+  const httpUrl = opts.https ? `https://localhost:${hub.httpPort}` : `http://127.0.0.1:${hub.httpPort}`;
   let adminToken = '';
-  const api = apiClient(httpUrl, () => adminToken);
+  const api = apiClient(httpUrl, () => adminToken, opts.https?.ca);
   const login = await api('POST', '/api/auth/login', { username: 'admin', password: config.adminPassword ?? hub.generatedAdminPassword ?? ADMIN_PASSWORD }, null);
   if (login.status !== 200) throw new Error(`admin login failed: ${JSON.stringify(login.body)}`);
   adminToken = login.body.token;

@@ -22,7 +22,7 @@ export type SeriesResult = { tenantId: string; metric: string; interval: string;
 export type FleetQuery = { tenantId?: string; kind?: string; state?: DeviceState | ''; q?: string; limit: number; offset: number };
 export type AlarmDetail = Alarm & { events: { receivedAt: string; event: DeviceEvent }[]; transitions: Transition[] };
 export type Session = { token: string; expiresAt: string; user: { username: string; role: string; tenantIds: string[]; allTenants?: boolean; mustChangePassword?: boolean } };
-export type DashboardConfig = { mapTileUrl: string; mapAttribution: string; mqttPort: number };
+export type DashboardConfig = { mapTileUrl: string; mapAttribution: string; mqttPort: number; mqttTls?: boolean };
 
 export class ApiError extends Error {
   constructor(public readonly status: number, message: string, public readonly body: unknown) {

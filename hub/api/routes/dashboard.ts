@@ -8,13 +8,13 @@ import { fileURLToPath } from 'node:url';
 
 const DIST = fileURLToPath(new URL('../../../dashboard/dist', import.meta.url));
 
-export const dashboardRoutes = (o: { map: { tileUrl: string; attribution: string }; mqttPort: number }): FastifyPluginAsyncTypebox => async (app) => {
+export const dashboardRoutes = (o: { map: { tileUrl: string; attribution: string }; mqttPort: number; mqttTls: boolean }): FastifyPluginAsyncTypebox => async (app) => {
   app.get('/api/dashboard-config', {
     schema: {
       tags: ['system'], summary: 'Settings the dashboard needs before sign-in',
-      response: { 200: Type.Object({ mapTileUrl: Type.String(), mapAttribution: Type.String(), mqttPort: Type.Integer({ description: 'Where devices connect, for the credential sheets' }) }) },
+      response: { 200: Type.Object({ mapTileUrl: Type.String(), mapAttribution: Type.String(), mqttPort: Type.Integer({ description: 'Where devices connect, for the credential sheets' }), mqttTls: Type.Boolean({ description: 'Whether that port speaks TLS' }) }) },
     },
-  }, async () => ({ mapTileUrl: o.map.tileUrl, mapAttribution: o.map.attribution, mqttPort: o.mqttPort }));
+  }, async () => ({ mapTileUrl: o.map.tileUrl, mapAttribution: o.map.attribution, mqttPort: o.mqttPort, mqttTls: o.mqttTls }));
 
   if (existsSync(DIST)) {
     await app.register(fastifyStatic, { root: DIST, prefix: '/', index: ['index.html'], wildcard: false });

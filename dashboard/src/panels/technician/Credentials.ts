@@ -9,8 +9,8 @@ import { stringify } from 'csv-stringify/browser/esm/sync';
 import type { CreatedDevice } from '../../data/api.ts';
 import { type Key, type Lang, translate } from '../../lib/i18n.ts';
 
-export function hubAddress(mqttPort: number): string {
-  return `mqtt://${location.hostname}:${mqttPort}`;
+export function hubAddress(mqttPort: number, tls = false): string {
+  return `${tls ? 'mqtts' : 'mqtt'}://${location.hostname}:${mqttPort}`;
 }
 
 /** The rows as a spreadsheet opens them in Norway: UTF-8 with a byte-order mark, semicolons. */
@@ -28,7 +28,7 @@ function Copy(p: { lang: Lang; text: string; label: string }) {
 
 export function CredentialsSheet(p: { lang: Lang; devices: readonly CreatedDevice[]; mqttPort: number; onDone(): void }) {
   const t = (k: Key, params?: Record<string, string | number>) => translate(p.lang, k, params);
-  const address = hubAddress(p.mqttPort);
+  const address = hubAddress(p.mqttPort, location.protocol === 'https:');
   function download() {
     const blob = new Blob([credentialsCsv(p.devices, address)], { type: 'text/csv;charset=utf-8' });
     const a = document.createElement('a');
