@@ -8,6 +8,8 @@ import { type Broker, startBroker } from '../broker/broker.ts';
 import { CommandDelivery } from './commands/delivery.ts';
 import { HealthMonitor } from './health.ts';
 import { readTls, watchTls } from './tls.ts';
+import { Retention } from './privacy/retention.ts';
+import { DataSubjects } from './privacy/subject.ts';
 import type { Alarm, TransitionAction } from './core/alarms.ts';
 import { isTestAlarm } from './core/stats.ts';
 import { CommandOutbox } from './store/outbox.ts';
@@ -122,6 +124,8 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     connectedDevices: () => mqtt.connectedDevices(),
     liveClients: () => live.connected(),
     people: config.people,
+    subjects: new DataSubjects({ db, residents, devices, events, alarms, audit, timeseries }),
+    retention: new Retention({ db, audit, timeseries, log: log.child({ part: 'retention' }), now }),
     health: {
       report: () => monitor.report({
         timeseriesPending: timeseries.pending(),
@@ -134,6 +138,8 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   let scheduler: AlarmScheduler | null = null;
 
   const generatedAdminPassword = await ensureAdmin(ctx, config.adminPassword, config.people.scrypt);
+  const retention = ctx.retention as Retention;
+  retention.start();
 
   // Every committed step of an alarm goes to the time series too, for charts and InfluxQL tools.
   bus.on('timeseries', 'alarm.changed', ({ change, alarm }) => recordAlarmStep(series, change, alarm));
@@ -175,6 +181,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
       closing ??= (async () => {
         monitor.stopping();
         stopWatching();
+        retention.stop();
         bus.off('broker');
         bus.off('timeseries');
         delivery.close();

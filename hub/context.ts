@@ -7,6 +7,8 @@ import type { AlarmService } from './alarms/service.ts';
 import type { EventBus } from './bus.ts';
 import type { Config } from './config.ts';
 import type { HealthReport } from './health.ts';
+import type { Retention } from './privacy/retention.ts';
+import type { DataSubjects } from './privacy/subject.ts';
 import type { Ingest } from './ingest/ingest.ts';
 import type { AlarmStore } from './store/alarms.ts';
 import type { AuditLog } from './store/audit.ts';
@@ -49,6 +51,9 @@ export type HubContext = {
   connectedDevices: () => number;
   /** How many clients hold the live channel open. */
   liveClients: () => number;
+  /** A resident's data exported or erased; retention per municipality. */
+  subjects: DataSubjects;
+  retention: Retention;
   /** People's passwords (scrypt's cost, the minimum length) and sessions. */
   people: Config['people'];
   /** The truth about the hub's state, and where failures of the store are reported. */

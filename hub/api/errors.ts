@@ -40,10 +40,12 @@ export function installErrorHandler(app: FastifyInstance, onStoreFailure: (err: 
       return reply.status(status).send({ statusCode: status, code: 'INTERNAL', error: 'Internal Server Error', message: 'internal error; it has been logged' });
     }
     req.log.info({ code: err.code, message: err.message }, 'request refused');
-    if (status === 401 || status === 403) onRefused(req, status, err.message);
+    // Refused for who asked (401, 403), or for a record that is not theirs to see (404 to a signed-in user).
+    if (status === 401 || status === 403 || (status === 404 && (req as { principal?: unknown }).principal)) onRefused(req, status, err.message);
     return reply.status(status).send({ statusCode: status, code: err.code ?? 'ERROR', error: REASONS[status] ?? 'Error', message: err.message });
   });
   app.setNotFoundHandler((req, reply) => {
+    // An unknown route is not an access to anyone's data: not logged.
     reply.status(404).send({ statusCode: 404, code: 'NOT_FOUND', error: 'Not Found', message: `no route ${req.method} ${req.url}` });
   });
 }

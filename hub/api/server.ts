@@ -22,6 +22,7 @@ import { liveRoutes, type LiveTickets } from './routes/live.ts';
 import { ruleRoutes } from './routes/rules.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { privacyRoutes } from './routes/privacy.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { systemRoutes } from './routes/system.ts';
 
@@ -90,6 +91,7 @@ export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; 
   await app.register(ruleRoutes(ctx));
   await app.register(statsRoutes(ctx));
   await app.register(auditRoutes(ctx));
+  await app.register(privacyRoutes(ctx));
   await app.register(liveRoutes(opts.live));
   await app.register(dashboardRoutes({ map: opts.map, mqttPort: opts.mqttPort, mqttTls: !!opts.https }));
   return app;

@@ -18,7 +18,8 @@ export type Permission =
   | 'rules:read' | 'rules:write'
   | 'maintenance:write'
   | 'stats:read'
-  | 'audit:read';
+  | 'audit:read'
+  | 'subjects:manage';
 
 const GRANTS: Record<Role, readonly Permission[]> = {
   operator: ['tenants:read', 'residents:read', 'devices:read', 'events:read', 'alarms:read', 'alarms:handle', 'rules:read'],
@@ -26,7 +27,7 @@ const GRANTS: Record<Role, readonly Permission[]> = {
   leader: ['tenants:read', 'rules:read', 'stats:read'],
   admin: [
     'tenants:read', 'tenants:write', 'users:write', 'residents:read', 'residents:write', 'devices:read', 'devices:write', 'events:read',
-    'alarms:read', 'alarms:handle', 'rules:read', 'rules:write', 'maintenance:write', 'stats:read', 'audit:read',
+    'alarms:read', 'alarms:handle', 'rules:read', 'rules:write', 'maintenance:write', 'stats:read', 'audit:read', 'subjects:manage',
   ],
 };
 

@@ -82,6 +82,7 @@ export const ResidentSchema = Type.Object({
   tenantId: TenantId,
   ...residentFields,
   maintenanceUntil: Type.Optional(Type.Union([IsoTime, Type.Null()])),
+  erasedAt: Type.Optional(Type.Union([IsoTime, Type.Null()], { description: 'When the resident\'s personal data was erased' })),
   createdAt: IsoTime,
   updatedAt: IsoTime,
 });

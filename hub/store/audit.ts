@@ -103,9 +103,10 @@ export class AuditLog {
     return { rows, total };
   }
 
-  /** Walks the chain: the first row whose hash does not follow from the one before, if any. */
+  /** Walks the chain (from where pruning left it): the first row whose hash does not follow from the one before, if any. */
   verify(): { ok: boolean; rows: number; brokenAt: number | null } {
-    let prev = '';
+    const anchor = this.db.prepare('SELECT hash FROM audit_anchor WHERE id = 1').pluck().get() as string | undefined;
+    let prev = anchor ?? '';
     let n = 0;
     for (const r of this.db.prepare('SELECT * FROM audit_log ORDER BY id').iterate() as Iterable<Row>) {
       n++;
@@ -125,4 +126,22 @@ export function chainExisting(db: Db): void {
     set.run(prev, hash, r.id);
     prev = hash;
   }
+}
+
+/**
+ * Removes the oldest rows, older than `before`, as retention asks; the chain goes on from an
+ * anchor (the hash of the last row removed), so it still proves that nothing else was removed.
+ * Returns how many went.
+ */
+export function pruneAudit(db: Db, before: Date, now: Date): number {
+  return db.transaction(() => {
+    const last = db.prepare('SELECT id, hash FROM audit_log WHERE at < ? ORDER BY id DESC LIMIT 1').get(before.toISOString()) as { id: number; hash: string } | undefined;
+    if (!last) return 0;
+    db.exec('DROP TRIGGER audit_log_no_delete');
+    const n = db.prepare('DELETE FROM audit_log WHERE id <= ?').run(last.id).changes;
+    db.exec("CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END");
+    const before2 = (db.prepare('SELECT pruned FROM audit_anchor WHERE id = 1').pluck().get() as number | undefined) ?? 0;
+    db.prepare('INSERT OR REPLACE INTO audit_anchor (id, after_id, hash, pruned, at) VALUES (1, ?, ?, ?, ?)').run(last.id, last.hash, before2 + n, now.toISOString());
+    return n;
+  })();
 }

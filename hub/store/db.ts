@@ -340,6 +340,16 @@ const MIGRATIONS: Migration[] = [
       CREATE INDEX audit_by_tenant ON audit_log(tenant_id, id);
     `);
   },
+  `
+  -- An erased resident keeps an anonymous row for the statistics.
+  ALTER TABLE residents ADD COLUMN erased_at TEXT;
+  -- How long each municipality keeps what (days; null: the defaults).
+  ALTER TABLE tenants ADD COLUMN retention_events_days INTEGER;
+  ALTER TABLE tenants ADD COLUMN retention_telemetry_days INTEGER;
+  ALTER TABLE tenants ADD COLUMN retention_audit_days INTEGER;
+  -- Where the access log's hash chain starts after its oldest rows were pruned.
+  CREATE TABLE audit_anchor (id INTEGER PRIMARY KEY CHECK (id = 1), after_id INTEGER NOT NULL, hash TEXT NOT NULL, pruned INTEGER NOT NULL, at TEXT NOT NULL);
+  `,
 ];
 
 export function openDatabase(dataDir: string, file = 'hub.db'): Db {

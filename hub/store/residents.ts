@@ -3,10 +3,13 @@ import type { ResidentFacts } from '../core/rules.ts';
 import { shortId } from '../security/secrets.ts';
 import type { Db } from './db.ts';
 
-type Row = { id: string; tenant_id: string; name: string; address: string; details: string; created_at: string; updated_at: string };
+type Row = { id: string; tenant_id: string; name: string; address: string; details: string; created_at: string; updated_at: string; erased_at?: string | null };
 
 function fromRow(r: Row): Resident {
-  return { id: r.id, tenantId: r.tenant_id, name: r.name, address: r.address, ...JSON.parse(r.details), createdAt: r.created_at, updatedAt: r.updated_at };
+  return {
+    id: r.id, tenantId: r.tenant_id, name: r.name, address: r.address, ...JSON.parse(r.details),
+    ...(r.erased_at ? { erasedAt: r.erased_at } : {}), createdAt: r.created_at, updatedAt: r.updated_at,
+  };
 }
 
 export class ResidentStore {

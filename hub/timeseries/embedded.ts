@@ -94,6 +94,11 @@ export class EmbeddedTimeSeries implements TimeSeriesStore {
     return rows.map((r) => ({ bucket: Number(r.bucket), tags: Object.fromEntries(q.groupBy.map((k) => [k, String(r[k])])), value: Number(r.value) }));
   }
 
+  async deletePoints(q: { measurement: string; tags: Tags; before?: Date }): Promise<void> {
+    const w = this.where({ measurement: q.measurement, tags: q.tags, from: new Date(0), to: q.before ?? new Date(8.64e15) });
+    this.db.prepare(`DELETE FROM points WHERE ${w.sql}`).run(...w.args);
+  }
+
   pending(): number {
     return 0;
   }

@@ -220,6 +220,12 @@ export class InfluxTimeSeries implements TimeSeriesStore {
     return out.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   }
 
+  async deletePoints(q: { measurement: string; tags: Tags; before?: Date }): Promise<void> {
+    const parts = Object.entries(q.tags).map(([k, v]) => `${quoted(k)} = ${escape.stringLit(v)}`);
+    if (q.before) parts.push(`time < ${q.before.getTime()}ms`);
+    await this.influx.query(`DELETE FROM ${quoted(q.measurement)}${parts.length ? ` WHERE ${parts.join(' AND ')}` : ''}`);
+  }
+
   /** Waits until the buffer is empty or the time is up; returns the points still buffered. */
   async drain(timeoutMs: number): Promise<number> {
     const until = Date.now() + timeoutMs;

@@ -51,6 +51,8 @@ export interface TimeSeriesStore {
   sum(q: SumQuery): Promise<SumRow[]>;
   /** Sums of a field per bucket and per combination of the `groupBy` tags; empty buckets are left out. */
   sumBuckets(q: BucketSumQuery): Promise<BucketSumRow[]>;
+  /** Removes points of a measurement with these tags, older than `before` (all, without it). */
+  deletePoints(q: { measurement: string; tags: Tags; before?: Date }): Promise<void>;
   /** Points accepted but not yet delivered (the on-disk buffer), 0 for the embedded store. */
   pending(): number;
   close(): Promise<void>;

@@ -78,6 +78,8 @@ type Row = {
   refusedOther?: number[];
   /** The answer is not JSON (a CSV file). */
   raw?: boolean;
+  /** It reads or changes personal data: an allowed call leaves a row in the access log. */
+  logs?: boolean;
 };
 
 const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
@@ -90,7 +92,7 @@ const MATRIX: Record<string, Row> = {
   'GET /api/health': { who: 'public', scoped: false, call: async () => ({ path: '/api/health' }) },
   'GET /api/ready': { who: 'public', scoped: false, call: async () => ({ path: '/api/ready' }) },
   'GET /api/dashboard-config': { who: 'public', scoped: false, call: async () => ({ path: '/api/dashboard-config' }) },
-  'POST /api/auth/login': {
+  'POST /api/auth/login': { logs: true,
     who: 'public', scoped: false,
     call: async (_t, role) => ({ path: '/api/auth/login', body: { username: role === 'admin' ? 'admin' : `matrix-${role}`, password: role === 'admin' ? 'test-admin-password' : 'Nattevakt-Kaffe-7' }, token: '' }),
   },
@@ -104,7 +106,13 @@ const MATRIX: Record<string, Row> = {
   'GET /api/audit': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/audit?tenantId=${tenantId}` }) },
   'GET /api/audit.csv': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/audit.csv?tenantId=${tenantId}` }), raw: true },
   'GET /api/audit/verify': { who: ADMIN, scoped: false, call: async () => ({ path: '/api/audit/verify' }) },
-  'GET /api/residents/{id}/access-log': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/residents/${(await make.device(tenantId)).residentId}/access-log` }) },
+  'GET /api/residents/{id}/access-log': { logs: true, who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/residents/${(await make.device(tenantId)).residentId}/access-log` }) },
+  'GET /api/residents/{id}/export': { logs: true, who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/residents/${(await make.device(tenantId)).residentId}/export` }) },
+  'POST /api/residents/{id}/erase': { logs: true,
+    who: ADMIN, scoped: true,
+    call: async (tenantId) => { const id = (await make.device(tenantId)).residentId; return { path: `/api/residents/${id}/erase`, body: { confirm: id, reason: 'matrise' } }; },
+  },
+  'PUT /api/tenants/{id}/retention': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/tenants/${tenantId}/retention`, body: { eventsDays: 1825, telemetryDays: 90, auditDays: 1825 } }) },
   'GET /api/users': { who: ADMIN, scoped: false, call: async () => ({ path: '/api/users' }) },
   'PATCH /api/users/{id}': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/users/${await make.user(tenantId)}`, body: { disabled: true } }) },
   'POST /api/users/{id}/password': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/users/${await make.user(tenantId)}/password` }) },
@@ -118,13 +126,13 @@ const MATRIX: Record<string, Row> = {
   },
   'GET /api/tenants': { who: ['operator', 'technician', 'leader', 'admin'], scoped: false, call: async () => ({ path: '/api/tenants' }) },
   'POST /api/users': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: '/api/users', body: { username: `u-${unique()}`, password: 'Nattevakt-Kaffe-7', role: 'operator', tenantIds: [tenantId] } }) },
-  'POST /api/residents': { who: TECH, scoped: true, call: async (tenantId) => ({ path: '/api/residents', body: { tenantId, name: 'Ny Beboer', address: 'Gate 1' } }) },
-  'GET /api/residents': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/residents?tenantId=${tenantId}` }) },
-  'GET /api/residents/{id}': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/residents/${(await make.device(tenantId)).residentId}?reason=matrix` }) },
-  'PUT /api/residents/{id}': { who: TECH, scoped: true, call: async (tenantId) => ({ path: `/api/residents/${(await make.device(tenantId)).residentId}`, body: { name: 'Endret', address: 'Gate 2' } }) },
-  'PUT /api/residents/{id}/maintenance': { who: TECH, scoped: true, call: async (tenantId) => ({ path: `/api/residents/${(await make.device(tenantId)).residentId}/maintenance`, body: { until: inAnHour() } }) },
+  'POST /api/residents': { logs: true, who: TECH, scoped: true, call: async (tenantId) => ({ path: '/api/residents', body: { tenantId, name: 'Ny Beboer', address: 'Gate 1' } }) },
+  'GET /api/residents': { logs: true, who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/residents?tenantId=${tenantId}` }) },
+  'GET /api/residents/{id}': { logs: true, who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/residents/${(await make.device(tenantId)).residentId}?reason=matrix` }) },
+  'PUT /api/residents/{id}': { logs: true, who: TECH, scoped: true, call: async (tenantId) => ({ path: `/api/residents/${(await make.device(tenantId)).residentId}`, body: { name: 'Endret', address: 'Gate 2' } }) },
+  'PUT /api/residents/{id}/maintenance': { logs: true, who: TECH, scoped: true, call: async (tenantId) => ({ path: `/api/residents/${(await make.device(tenantId)).residentId}/maintenance`, body: { until: inAnHour() } }) },
   'POST /api/devices': { who: TECH, scoped: true, call: async (tenantId) => ({ path: '/api/devices', body: { tenantId, kind: 'door_lock', serial: `M-${unique()}` } }) },
-  'GET /api/devices': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/devices?tenantId=${tenantId}` }) },
+  'GET /api/devices': { logs: true, who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/devices?tenantId=${tenantId}` }) },
   'POST /api/devices/import': {
     who: TECH, scoped: true,
     // Rows of a municipality the user does not serve are errors of the file, by line.
@@ -138,12 +146,13 @@ const MATRIX: Record<string, Row> = {
   'DELETE /api/devices/{id}/maintenance': { who: TECH, scoped: true, call: async (tenantId) => ({ path: `/api/devices/${(await make.device(tenantId)).id}/maintenance` }) },
   'POST /api/devices/{id}/tests': { who: TECH, scoped: true, call: async (tenantId) => ({ path: `/api/devices/${(await make.device(tenantId)).id}/tests` }) },
   'GET /api/devices/{id}/tests': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/devices/${(await make.device(tenantId)).id}/tests` }) },
-  'GET /api/devices/{id}': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/devices/${(await make.device(tenantId)).id}` }) },
+  'GET /api/devices/{id}': { logs: true, who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/devices/${(await make.device(tenantId)).id}` }) },
   'DELETE /api/devices/{id}': { who: TECH, scoped: true, call: async (tenantId) => ({ path: `/api/devices/${(await make.device(tenantId)).id}` }) },
-  'GET /api/devices/{id}/events': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/devices/${(await make.device(tenantId)).id}/events` }) },
+  'GET /api/devices/{id}/events': { logs: true, who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/devices/${(await make.device(tenantId)).id}/events` }) },
   'PUT /api/devices/{id}/maintenance': { who: TECH, scoped: true, call: async (tenantId) => ({ path: `/api/devices/${(await make.device(tenantId)).id}/maintenance`, body: { until: inAnHour() } }) },
-  'GET /api/alarms': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/alarms?tenantId=${tenantId}` }) },
-  'GET /api/alarms/{id}': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/alarms/${await make.alarm(tenantId)}` }) },
+  // An alarm first: a list is logged as the records it returned, and an empty one returns none.
+  'GET /api/alarms': { logs: true, who: STAFF, scoped: true, call: async (tenantId) => { await make.alarm(tenantId); return { path: `/api/alarms?tenantId=${tenantId}` }; } },
+  'GET /api/alarms/{id}': { logs: true, who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/alarms/${await make.alarm(tenantId)}` }) },
   'POST /api/alarms/{id}/acknowledge': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/alarms/${await make.alarm(tenantId)}/acknowledge` }) },
   'POST /api/alarms/{id}/resolve': { who: STAFF, scoped: true, call: async (tenantId) => ({ path: `/api/alarms/${await make.alarm(tenantId)}/resolve`, body: { reason: 'false_alarm', note: 'matrise' } }) },
   'GET /api/stats/summary': { who: LEAD, scoped: true, call: async (tenantId) => ({ path: `/api/stats/summary?tenantId=${tenantId}&period=this_month` }) },
@@ -165,6 +174,9 @@ async function send(method: string, c: Call, token: string | null, raw = false):
   const res = await fetch(`${t.httpUrl}${c.path}`, { method, headers, body: c.csv });
   return { status: res.status, body: await res.text() };
 }
+
+/** Rows in the access log now. */
+const auditRows = () => t.hub.ctx.db.prepare('SELECT count(*) FROM audit_log').pluck().get() as number;
 
 type Expectation = 'allowed' | 'no-permission' | 'other-municipality';
 function expectation(row: Row, role: Role, tenantId: string): Expectation {
@@ -189,12 +201,17 @@ describe('the role × municipality matrix', () => {
         for (const tenantId of row.scoped ? [OWN, OTHER] : [OWN]) {
           const c = await row.call(tenantId, role);
           const token = c.token === undefined ? tokens.get(role) ?? null : c.token || null;
+          const logged = auditRows();
           const res = await send(method, c, token, row.raw);
           const want = expectation(row, role, tenantId);
           const ok = want === 'allowed'
             ? (row.ok ?? [200, 201, 204]).includes(res.status)
             : want === 'no-permission' ? res.status === 403 : (row.refusedOther ?? [403, 404]).includes(res.status);
-          outcomes.push(`${role}@${tenantId}: ${res.status} ${ok ? 'as' : 'NOT as'} ${want}${ok ? '' : ` (${JSON.stringify(res.body).slice(0, 160)})`}`);
+          // The access log: a refusal is logged, and so is every allowed access to personal data.
+          const mustLog = want === 'allowed' ? !!row.logs : res.status !== 400;
+          const didLog = auditRows() > logged;
+          const bothOk = ok && (!mustLog || didLog);
+          outcomes.push(`${role}@${tenantId}: ${res.status} ${bothOk ? 'as' : 'NOT as'} ${want}${ok ? '' : ` (${JSON.stringify(res.body).slice(0, 160)})`}${mustLog && !didLog ? ' (no access-log row)' : ''}`);
         }
       }
       expect(outcomes.filter((o) => o.includes('NOT as')), `${template}\n${outcomes.join('\n')}`).toEqual([]);

@@ -56,14 +56,16 @@ describe('the access log', () => {
   it('holds sign-ins, failed sign-ins, refused requests and live connections', async () => {
     await t.api('POST', '/api/auth/login', { username: 'ola', password: 'feil-passord-99' }, null);
     await operator('GET', '/api/users'); // an operator may not
-    await operator('GET', `/api/devices/${bergen.id}`); // another municipality's: not found, not refused
+    await operator('GET', `/api/devices/${bergen.id}`); // another municipality's
     const token = (await t.api('POST', '/api/auth/login', { username: 'ola', password: PASSWORD }, null)).body.token;
     const live = await connectLive(t.httpUrl, token);
     live.close();
     const all = await rows('');
     expect(all.find((r) => r.action === 'login_failed' && r.username === 'ola')).toMatchObject({ source: '127.0.0.1' });
     expect(all.filter((r) => r.action === 'login' && r.username === 'ola').length).toBeGreaterThanOrEqual(2);
-    expect(all.find((r) => r.action === 'refused' && r.username === 'ola')).toMatchObject({ targetId: 'GET /api/users', reason: expect.stringContaining('403') });
+    expect(all.find((r) => r.action === 'refused' && r.username === 'ola' && r.targetId === 'GET /api/users')).toMatchObject({ reason: expect.stringContaining('403') });
+    // Another municipality's device: answered as if it did not exist, and logged as an attempt.
+    expect(all.find((r) => r.action === 'refused' && r.username === 'ola' && r.targetId === 'GET /api/devices/:id')).toMatchObject({ reason: '404 device not found' });
     expect(all.find((r) => r.action === 'live_connect' && r.username === 'ola')).toBeDefined();
   });
 

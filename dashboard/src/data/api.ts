@@ -62,7 +62,8 @@ export class Api {
   residents() { return this.call<Resident[]>('GET', '/api/residents'); }
   resident(id: string, reason: string) { return this.call<Resident>('GET', `/api/residents/${encodeURIComponent(id)}?reason=${encodeURIComponent(reason)}`); }
   updateResident(id: string, body: ResidentUpdate) { return this.call<Resident>('PUT', `/api/residents/${encodeURIComponent(id)}`, body); }
-  device(id: string) { return this.call<Device>('GET', `/api/devices/${encodeURIComponent(id)}`); }
+  /** A device; `reason` goes to the access log (the alarm being handled, the technician's work). */
+  device(id: string, reason: string) { return this.call<Device>('GET', `/api/devices/${encodeURIComponent(id)}?reason=${encodeURIComponent(reason)}`); }
   alarm(id: string) { return this.call<AlarmDetail>('GET', `/api/alarms/${encodeURIComponent(id)}`); }
   resolvedSince(since: Date) { return this.call<Alarm[]>('GET', `/api/alarms?state=resolved&since=${encodeURIComponent(since.toISOString())}&limit=500`); }
   acknowledge(id: string) { return this.call<Alarm>('POST', `/api/alarms/${encodeURIComponent(id)}/acknowledge`); }
@@ -99,7 +100,7 @@ export class Api {
   importDevices(csv: string, dryRun: boolean) { return this.call<ImportResult>('POST', `/api/devices/import?dryRun=${dryRun}`, undefined, csv); }
   rotateCredentials(id: string) { return this.call<{ id: string; mqtt: Credentials }>('POST', `/api/devices/${encodeURIComponent(id)}/credentials`); }
   deviceChanges(id: string) { return this.call<DeviceChanges>('GET', `/api/devices/${encodeURIComponent(id)}/changes`); }
-  deviceEvents(id: string) { return this.call<{ receivedAt: string | null; event: DeviceEvent }[]>('GET', `/api/devices/${encodeURIComponent(id)}/events?limit=50`); }
+  deviceEvents(id: string, reason: string) { return this.call<{ receivedAt: string | null; event: DeviceEvent }[]>('GET', `/api/devices/${encodeURIComponent(id)}/events?limit=50&reason=${encodeURIComponent(reason)}`); }
   deviceAlarms(id: string) { return this.call<Alarm[]>('GET', `/api/alarms?deviceId=${encodeURIComponent(id)}&limit=50`); }
   deviceTests(id: string) { return this.call<DeviceTest[]>('GET', `/api/devices/${encodeURIComponent(id)}/tests`); }
   startTest(id: string) { return this.call<DeviceTest>('POST', `/api/devices/${encodeURIComponent(id)}/tests`); }

@@ -50,7 +50,7 @@ export function AlarmDetail(p: AlarmDetailProps) {
     setDevice(null);
     // Reading a resident is written to the audit log, with this alarm as the reason.
     if (a.residentId) p.api.resident(a.residentId, `alarm ${a.id}`).then(setResident, () => setResident(null));
-    if (a.deviceId) p.api.device(a.deviceId).then(setDevice, () => setDevice(null));
+    if (a.deviceId) p.api.device(a.deviceId, `alarm ${a.id}`).then(setDevice, () => setDevice(null));
   }, [a.id]);
 
   const claimed = a.state === 'acknowledged';

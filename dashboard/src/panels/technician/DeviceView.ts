@@ -30,9 +30,9 @@ export function DeviceView(p: { lang: Lang; api: Api; id: string; mqttPort: numb
   const [confirmSerial, setConfirmSerial] = useState<string | null>(null);
 
   const load = () => {
-    p.api.device(p.id).then(setDevice, (e: unknown) => setError(String(e)));
+    p.api.device(p.id, 'technician: device page').then(setDevice, (e: unknown) => setError(String(e)));
     p.api.deviceTests(p.id).then(setTests, () => {});
-    p.api.deviceEvents(p.id).then(setEvents, () => {});
+    p.api.deviceEvents(p.id, 'technician: device page').then(setEvents, () => {});
     p.api.deviceAlarms(p.id).then(setAlarms, () => {});
     p.api.deviceChanges(p.id).then(setChanges, () => {});
   };
