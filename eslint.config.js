@@ -21,6 +21,11 @@ export default tseslint.config(
     },
   },
   {
+    // Scripts run by Node itself.
+    files: ['scripts/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
     // Tests read JSON responses loosely; the API's own schemas are what is under test.
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
