@@ -71,6 +71,8 @@ export type Broker = {
   tlsPort: number | null;
   /** New certificate and key (files changed): new connections get them, open ones keep theirs. */
   reloadTls(t: TlsMaterial): void;
+  /** Takes no new connections, and waits (up to `timeoutMs`) for messages being stored to be acknowledged; returns how many were left. */
+  stopAccepting(timeoutMs: number): Promise<number>;
   /** Disconnects every connection of a device at once (e.g. on decommissioning). */
   disconnectDevice(deviceId: string): number;
   /** True while the device holds a connection subscribed to its command topic. */
@@ -103,6 +105,8 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   /** Connections not yet authenticated, per source address; and how to release each one's place. */
   const pending = new Map<string, number>();
   const releasePending = new WeakMap<object, () => void>();
+  /** Messages being stored whose PUBACK has not gone yet. */
+  let inFlight = 0;
   /** The TLS socket under a connection, for its client certificate. */
   const tlsOf = new WeakMap<object, TLSSocket>();
 
@@ -189,9 +193,11 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
         return;
       }
       const channel = parseTopic(packet.topic)?.channel === 'status' ? 'status' : 'events';
+      inFlight++;
       gateway.receive(device, channel, packet.payload as Buffer, packet.qos).then(
-        () => done(null),
+        () => { inFlight--; done(null); },
         (err: unknown) => {
+          inFlight--;
           log.error({ err, deviceId: device.deviceId }, 'broker: message could not be stored; not acknowledged');
           done(err as Error);
         },
@@ -361,6 +367,12 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     tlsPort,
     reloadTls(t) {
       secure?.setSecureContext(tlsOptions(t));
+    },
+    async stopAccepting(timeoutMs) {
+      for (const server of [plain, secure]) server?.close();
+      const until = Date.now() + timeoutMs;
+      while (inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      return inFlight;
     },
     async close() {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));

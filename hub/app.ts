@@ -178,17 +178,21 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     scheduler: running,
     generatedAdminPassword,
     close() {
+      // Graceful: no new connections; messages being stored are committed and acknowledged; the
+      // live sockets are told why they close; the time series is flushed; then the store closes.
       closing ??= (async () => {
         monitor.stopping();
         stopWatching();
         retention.stop();
-        bus.off('broker');
-        bus.off('timeseries');
-        delivery.close();
         await running.stop();
+        const left = await mqtt.stopAccepting(5000);
+        if (left > 0) log.warn({ left }, 'shutdown: messages still being stored; their devices will resend them');
+        bus.off('broker');
+        delivery.close();
         await live.close();
         await api.close();
         await mqtt.close();
+        bus.off('timeseries');
         writer.flush();
         await series.close();
         await timeseries.close();

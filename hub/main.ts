@@ -43,7 +43,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    hub.close().then(() => process.exit(0), (err: unknown) => {
+    // Within a bound, however it goes.
+    setTimeout(() => {
+      log.error('shutdown: did not finish in 20 s; exiting');
+      process.exit(1);
+    }, 20_000).unref();
+    hub.close().then(() => {
+      log.info('shut down');
+      process.exit(0);
+    }, (err: unknown) => {
       log.error({ err }, 'shutdown failed');
       process.exit(1);
     });

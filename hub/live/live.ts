@@ -233,10 +233,13 @@ export class LiveChannel {
     }
   }
 
-  async close(): Promise<void> {
+  /** Closes every socket, telling its client why (1001: going away; it reconnects and catches up). */
+  async close(reason = 'the hub is shutting down'): Promise<void> {
     clearInterval(this.pinger);
     clearInterval(this.checker);
     this.o.bus.off('live');
+    for (const c of this.clients) c.ws.close(1001, reason);
+    await new Promise((r) => setTimeout(r, this.clients.size > 0 ? 100 : 0));
     for (const c of this.clients) c.ws.terminate();
     this.clients.clear();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));

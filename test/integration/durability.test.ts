@@ -99,3 +99,46 @@ describe('SIGKILL while an alarm waits for its escalation deadline', () => {
     }
   });
 });
+
+describe('SIGTERM during a burst', () => {
+  it('stops taking connections, acknowledges what it stored, exits 0, and loses no acknowledged care event', async () => {
+    const dir = tempDir('hub-sigterm-');
+    let hub: ChildHub | null = await startChildHub(dir, { COMMIT_WINDOW_MS: '50' });
+    try {
+      const api = await signIn(hub.httpPort);
+      const devs = await Promise.all(Array.from({ length: 20 }, () => registerDevice(api, 'safety_alarm')));
+      const clients = await Promise.all(devs.map((d) => connectDevice(`mqtt://127.0.0.1:${hub!.mqttPort}`, d)));
+      for (const c of clients) c.on('error', () => { /* the hub goes away, on purpose */ });
+      const acked: string[] = [];
+      let stopping: Promise<void> | null = null;
+      const proc = hub.proc;
+      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+      const burst = clients.flatMap((c, i) => Array.from({ length: 30 }, (_, k) => {
+        const id = `mains-${i}-${k}`;
+        return c.publishAsync(topics.events(devs[i]!.id), JSON.stringify({ id, ts: new Date().toISOString(), type: 'mains_lost' }), { qos: 1 })
+          .then(() => {
+            acked.push(`${devs[i]!.id}/${id}`);
+            if (acked.length === 100) stopping = hub!.kill('SIGTERM');
+          }, () => { /* not acknowledged: the device would resend it */ });
+      }));
+      await Promise.race([Promise.all(burst), new Promise((r) => setTimeout(r, 15_000))]);
+      await stopping;
+      expect(await exited).toBe(0);
+      expect(hub.output()).toContain('shut down');
+      for (const c of clients) c.end(true);
+      const ackedAtStop = [...acked];
+      expect(ackedAtStop.length).toBeGreaterThanOrEqual(100);
+
+      hub = await startChildHub(dir);
+      const after = await signIn(hub.httpPort);
+      const stored = new Set<string>();
+      for (const d of devs) {
+        for (const r of (await after('GET', `/api/devices/${d.id}/events?limit=1000`)).body as { event: { id: string } }[]) stored.add(`${d.id}/${r.event.id}`);
+      }
+      expect(ackedAtStop.filter((k) => !stored.has(k))).toEqual([]);
+    } finally {
+      await hub?.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
