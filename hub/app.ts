@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { type Broker, startBroker } from '../broker/broker.ts';
 import { CommandDelivery } from './commands/delivery.ts';
 import { HealthMonitor } from './health.ts';
+import { HubMetrics } from './metrics.ts';
 import { readTls, watchTls } from './tls.ts';
 import { Retention } from './privacy/retention.ts';
 import { DataSubjects } from './privacy/subject.ts';
@@ -57,11 +58,26 @@ export type RunningHub = {
 export async function startHub(config: Config, log: Logger, now: () => Date = () => new Date()): Promise<RunningHub> {
   const db = openDatabase(config.dataDir);
   const monitor = new HealthMonitor(config.dataDir);
-  const writer = new GroupCommitWriter(db, config.commitWindowMs, monitor);
+  // What /metrics reads at each scrape; the parts are there by then.
+  const parts: { mqtt?: Broker; live?: LiveChannel; scheduler?: AlarmScheduler } = {};
+  const metrics = new HubMetrics({
+    connectedDevices: () => parts.mqtt?.connectedDevices() ?? 0,
+    refusals: () => ({ ...(parts.mqtt?.refusals ?? {}) }),
+    liveClients: () => parts.live?.connected() ?? 0,
+    openAlarmsByPriority: () => db.prepare("SELECT priority, count(*) AS n FROM alarms WHERE state != 'resolved' GROUP BY priority").all() as { priority: number; n: number }[],
+    schedulerLagSeconds: () => (parts.scheduler?.lastPassAt != null ? (performance.now() - parts.scheduler.lastPassAt) / 1000 : null),
+    timeseriesPending: () => timeseries.pending(),
+  });
+  const writer = new GroupCommitWriter(db, config.commitWindowMs, {
+    storeOk: () => monitor.storeOk(),
+    storeFailed: (err) => monitor.storeFailed(err),
+    committed: (writes, seconds) => { metrics.commit.observe(seconds); metrics.batch.observe(writes); },
+  });
   const timeseries: TimeSeriesStore = config.influx
     ? new InfluxTimeSeries({ ...config.influx, dataDir: config.dataDir, logger: log.child({ part: 'timeseries' }) })
     : new EmbeddedTimeSeries(config.dataDir);
   const series = new TimeSeriesWriter(timeseries, log.child({ part: 'timeseries' }));
+  series.onWriteError = () => metrics.tsErrors.inc();
   const bus = new EventBus();
   const devices = new DeviceStore(db, { clockSkewSeconds: config.clockSkewSeconds, fleet: config.fleet, now });
   const events = new EventStore(db);
@@ -103,7 +119,13 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     gateway: {
       authenticate: (username, password) => devices.authenticate(username, password),
       deviceById: (deviceId) => devices.identity(deviceId),
-      receive: (device, channel, payload, qos) => ingest.receive(device, channel, payload, qos),
+      receive: async (device, channel, payload, qos) => {
+        const started = performance.now();
+        const outcome = await ingest.receive(device, channel, payload, qos);
+        metrics.messages.inc({ kind: device.kind, outcome });
+        metrics.puback.observe({ class: outcome === 'stored' || outcome === 'conflict' ? 'care' : 'other' }, (performance.now() - started) / 1000);
+        return outcome;
+      },
       connected: (device) => ingest.connected(device),
       disconnected: (device) => {
         ingest.disconnected(device);
@@ -115,6 +137,14 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     },
   });
   delivery.attach(mqtt);
+  parts.mqtt = mqtt;
+  parts.live = live;
+  bus.on('metrics', 'device.rejected', ({ code }) => metrics.rejections.inc({ reason: code }));
+  bus.on('metrics', 'alarm.changed', ({ change, alarm }) => {
+    metrics.alarms.inc({ action: change, category: alarm.category });
+    const claimedNow = change === 'acknowledged' || (change === 'resolved' && alarm.acknowledgedAt !== null && alarm.acknowledgedAt === alarm.resolvedAt);
+    if (claimedNow && alarm.acknowledgedAt && !isTestAlarm(alarm)) metrics.ack.observe({ category: alarm.category }, (Date.parse(alarm.acknowledgedAt) - Date.parse(alarm.createdAt)) / 1000);
+  });
 
   const ctx: HubContext = {
     log, now, db, writer, devices, events, ingest, bus, timeseries, series, residents, rules, alarms, alarmService, outbox, deviceTests, chainTests,
@@ -152,7 +182,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     log.info({ deviceId, connections: n }, 'device credentials rotated; connections with the old password closed');
   });
 
-  const api = await buildApi(ctx, { map: config.map, live, mqttPort: mqtt.tlsPort ?? mqtt.port, https: tls ? { cert: tls.cert, key: tls.key } : null });
+  const api = await buildApi(ctx, { map: config.map, live, mqttPort: mqtt.tlsPort ?? mqtt.port, https: tls ? { cert: tls.cert, key: tls.key } : null, metrics: { registry: metrics.registry, token: config.metricsToken } });
   // A renewed certificate is taken by both listeners without a restart.
   const stopWatching = config.tls ? watchTls(config.tls, log.child({ part: 'tls' }), (m) => {
     mqtt.reloadTls(m);
@@ -164,6 +194,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   scheduler = new AlarmScheduler(alarmService, writer, now, log.child({ part: 'alarms' }), config.scheduler);
   scheduler.start();
   const running = scheduler;
+  parts.scheduler = scheduler;
   const httpPort = (api.server.address() as { port: number }).port;
   log.info({ port: httpPort, host: config.host, timeseries: timeseries.name }, 'hub: HTTP API listening');
 
@@ -188,6 +219,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
         const left = await mqtt.stopAccepting(5000);
         if (left > 0) log.warn({ left }, 'shutdown: messages still being stored; their devices will resend them');
         bus.off('broker');
+        bus.off('metrics');
         delivery.close();
         await live.close();
         await api.close();

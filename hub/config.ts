@@ -36,6 +36,7 @@ export const EnvSchema = Type.Object({
   MQTT_CONNECT_TIMEOUT_SECONDS: Type.Optional(Type.Integer({ minimum: 1, maximum: 600 })),
   COMMAND_TTL_SECONDS: Type.Optional(Type.Integer({ minimum: 10, maximum: 7 * 86_400 })),
   HEALTH_BUFFER_POINTS: Type.Optional(Type.Integer({ minimum: 1 })),
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 16, maxLength: 200 })),
   PASSWORD_SCRYPT_LOG_N: Type.Optional(Type.Integer({ minimum: 10, maximum: 20 })),
   PASSWORD_MIN_LENGTH: Type.Optional(Type.Integer({ minimum: 8, maximum: 64 })),
   SESSION_HOURS: Type.Optional(Type.Integer({ minimum: 1, maximum: 24 })),
@@ -84,6 +85,8 @@ export type Config = {
   fleet: FleetPolicy;
   /** How long a chain test waits for the device. */
   testWindowSeconds: number;
+  /** A token that may read /metrics (an administrator's session may too). */
+  metricsToken: string | null;
   /** People's passwords and sessions. */
   people: { scrypt: ScryptParams; minPasswordLength: number; session: SessionPolicy };
 };
@@ -105,6 +108,7 @@ const HINTS: Record<string, string> = {
   LOG_LEVEL: 'one of fatal, error, warn, info, debug, trace, silent',
   CLOCK_SKEW_SECONDS: 'seconds, e.g. 300',
   MQTT_MAX_PENDING_PER_ADDRESS: 'a whole number, e.g. 50',
+  METRICS_TOKEN: 'at least 16 characters, e.g. from: openssl rand -hex 24',
 };
 
 /** Reads the known variables from `env`; empty strings count as unset. Throws ConfigError. */
@@ -168,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     health: { bufferPoints: e.HEALTH_BUFFER_POINTS ?? 100_000 },
     fleet: { ...DEFAULT_FLEET_POLICY, ...(e.TEST_VALID_MONTHS ? { testValidDays: Math.round(e.TEST_VALID_MONTHS * 365 / 12) } : {}) },
     testWindowSeconds: (e.TEST_WINDOW_MINUTES ?? 15) * 60,
+    metricsToken: e.METRICS_TOKEN ?? null,
     people: {
       scrypt: { ...DEFAULT_SCRYPT, ...(e.PASSWORD_SCRYPT_LOG_N ? { logN: e.PASSWORD_SCRYPT_LOG_N } : {}) },
       minPasswordLength: e.PASSWORD_MIN_LENGTH ?? 10,

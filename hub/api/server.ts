@@ -23,10 +23,11 @@ import { ruleRoutes } from './routes/rules.ts';
 import { statsRoutes } from './routes/stats.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { privacyRoutes } from './routes/privacy.ts';
+import { type MetricsOptions, metricsRoutes } from './routes/metrics.ts';
 import { dashboardRoutes } from './routes/dashboard.ts';
 import { systemRoutes } from './routes/system.ts';
 
-export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; attribution: string }; live: LiveTickets; mqttPort: number; https?: { cert: Buffer | string; key: Buffer | string } | null }): Promise<FastifyInstance> {
+export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; attribution: string }; live: LiveTickets; mqttPort: number; https?: { cert: Buffer | string; key: Buffer | string } | null; metrics?: MetricsOptions }): Promise<FastifyInstance> {
   const app = Fastify({
     ...(opts.https ? { https: { ...opts.https, minVersion: 'TLSv1.2' as const } } : {}),
     loggerInstance: ctx.log.child({ part: 'api' }) as FastifyBaseLogger,
@@ -92,6 +93,7 @@ export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; 
   await app.register(statsRoutes(ctx));
   await app.register(auditRoutes(ctx));
   await app.register(privacyRoutes(ctx));
+  if (opts.metrics) await app.register(metricsRoutes(ctx, opts.metrics));
   await app.register(liveRoutes(opts.live));
   await app.register(dashboardRoutes({ map: opts.map, mqttPort: opts.mqttPort, mqttTls: !!opts.https }));
   return app;

@@ -10,7 +10,7 @@ type Job = { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unkno
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** Hears how each commit went: for health. A write's own error (a constraint) is not a store failure. */
-export type CommitObserver = { storeOk(): void; storeFailed(err: unknown): void };
+export type CommitObserver = { storeOk(): void; storeFailed(err: unknown): void; committed?(writes: number, seconds: number): void };
 
 export class GroupCommitWriter {
   private queue: Job[] = [];
@@ -54,8 +54,10 @@ export class GroupCommitWriter {
     this.queue = [];
     if (jobs.length === 0) return;
     let outcomes: Outcome[];
+    const started = performance.now();
     try {
       outcomes = this.commit(jobs);
+      this.observer?.committed?.(jobs.length, (performance.now() - started) / 1000);
     } catch (err) {
       this.observer?.storeFailed(err);
       for (const job of jobs) job.reject(err);

@@ -25,6 +25,9 @@ export class TimeSeriesWriter {
   private flushing: Promise<void> = Promise.resolve();
   private readonly maxBatch: number;
 
+  /** Hears a failed write (for metrics). */
+  onWriteError: () => void = () => {};
+
   constructor(private readonly store: TimeSeriesStore, private readonly log: Logger, opts: WriterOptions = {}) {
     this.maxBatch = opts.maxBatch ?? 5000;
     this.timer = setInterval(() => { void this.flush(); }, opts.flushIntervalMs ?? 1000);
@@ -75,6 +78,7 @@ export class TimeSeriesWriter {
     try {
       await this.store.write(batch);
     } catch (err) {
+      this.onWriteError();
       this.log.error({ err, points: batch.length }, 'time series: write failed; keeping the batch for the next flush');
       this.points = batch.concat(this.points);
     }

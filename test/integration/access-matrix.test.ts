@@ -105,6 +105,7 @@ const MATRIX: Record<string, Row> = {
   'POST /api/tenants': { who: ADMIN, scoped: false, call: async () => ({ path: '/api/tenants', body: { id: String(1000 + (seq++ % 8000)).padStart(4, '0'), name: 'Ny kommune' } }) },
   'GET /api/audit': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/audit?tenantId=${tenantId}` }) },
   'GET /api/audit.csv': { who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/audit.csv?tenantId=${tenantId}` }), raw: true },
+  'GET /metrics': { who: ADMIN, scoped: false, call: async () => ({ path: '/metrics' }), raw: true },
   'GET /api/audit/verify': { who: ADMIN, scoped: false, call: async () => ({ path: '/api/audit/verify' }) },
   'GET /api/residents/{id}/access-log': { logs: true, who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/residents/${(await make.device(tenantId)).residentId}/access-log` }) },
   'GET /api/residents/{id}/export': { logs: true, who: ADMIN, scoped: true, call: async (tenantId) => ({ path: `/api/residents/${(await make.device(tenantId)).residentId}/export` }) },
