@@ -292,6 +292,9 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       return;
     }
     pending.set(address, waiting + 1);
+    // A PUBACK goes out at once: with Nagle's algorithm it waits for the device's delayed ACK,
+    // about 40 ms per message for a device that sends its next event after the last PUBACK.
+    socket.setNoDelay(true);
     let counted = true;
     const release = () => {
       if (!counted) return;

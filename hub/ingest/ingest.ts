@@ -62,11 +62,16 @@ export class Ingest {
     }
     const event = decoded.event;
     if (isTelemetry(event.type)) {
-      const changes = await this.d.writer.run(() => {
+      // Heartbeats and positions are not care events: the device is acknowledged without waiting
+      // for the commit (it follows in the next group commit, before any later write). A crash
+      // may lose the last commit window of "last seen", never a care event.
+      void this.d.writer.run(() => {
         this.applyState(device, event, receivedAt);
         return this.d.reactor?.onEvent(device, event, receivedAt) ?? [];
-      });
-      this.d.reactor?.publish(changes);
+      }).then(
+        (changes) => this.d.reactor?.publish(changes),
+        (err: unknown) => this.d.log.error({ err, deviceId: device.deviceId, type: event.type }, 'ingest: could not store device state'),
+      );
       const point = telemetryPoint(device.tenantId, device.kind, device.deviceId, event, receivedAt);
       if (point) this.d.series.addPoint(point);
       this.d.series.countEvent(device.tenantId, device.kind, event.type, receivedAt);
