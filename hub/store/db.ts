@@ -373,7 +373,35 @@ export function openDatabase(dataDir: string, file = 'hub.db'): Db {
   db.pragma('foreign_keys = ON');
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   migrate(db);
+  cacheStatements(db);
   return db;
+}
+
+const STATEMENT_CACHE = 500;
+
+/**
+ * Prepared statements kept by their SQL (the most recently used 500): the stores prepare where
+ * they use them, and preparing again on every call cost a good share of the CPU per message. A
+ * statement from the cache starts in the default row mode, as a fresh one would.
+ */
+function cacheStatements(db: Db): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, ReturnType<Db['prepare']>>();
+  db.prepare = ((sql: string) => {
+    let stmt = cache.get(sql);
+    if (stmt) {
+      cache.delete(sql);
+      if (stmt.reader) {
+        stmt.raw(false);
+        stmt.pluck(false);
+      }
+    } else {
+      stmt = prepare(sql);
+      if (cache.size >= STATEMENT_CACHE) cache.delete(cache.keys().next().value as string);
+    }
+    cache.set(sql, stmt);
+    return stmt;
+  }) as Db['prepare'];
 }
 
 function migrate(db: Db): void {
