@@ -63,9 +63,9 @@ export class Ingest {
     const event = decoded.event;
     if (isTelemetry(event.type)) {
       // Heartbeats and positions are not care events: the device is acknowledged without waiting
-      // for the commit (it follows within 100 ms, in order with every other write). A crash may
-      // lose the last 100 ms of "last seen", never a care event.
-      void this.d.writer.defer(() => {
+      // for the commit (it follows in the next group commit, before any later write). A crash
+      // may lose the last commit window of "last seen", never a care event.
+      void this.d.writer.run(() => {
         this.applyState(device, event, receivedAt);
         return this.d.reactor?.onEvent(device, event, receivedAt) ?? [];
       }).then(

@@ -6,9 +6,6 @@
  */
 import { type Db, isStoreFailure } from './db.ts';
 
-/** The longest a deferred write waits for its commit (or the commit window, when longer). */
-export const DEFER_MS = 100;
-
 type Job = { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -18,7 +15,6 @@ export type CommitObserver = { storeOk(): void; storeFailed(err: unknown): void;
 export class GroupCommitWriter {
   private queue: Job[] = [];
   private scheduled = false;
-  private deferred: NodeJS.Timeout | null = null;
   private readonly commit: (jobs: Job[]) => Outcome[];
 
   /**
@@ -51,26 +47,9 @@ export class GroupCommitWriter {
     });
   }
 
-  /**
-   * Like `run`, for a write nobody waits on (device state from telemetry): it goes in the next
-   * commit of a `run`, or within `DEFER_MS` (or the commit window) at the latest, so a stream of
-   * heartbeats costs one fsync per 100 ms instead of one per turn of the event loop. Order with
-   * other writes holds.
-   */
-  defer<T>(fn: () => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      this.deferred ??= setTimeout(() => this.flush(), Math.max(DEFER_MS, this.windowMs));
-    });
-  }
-
   /** Commits whatever is queued now. */
   flush(): void {
     this.scheduled = false;
-    if (this.deferred) {
-      clearTimeout(this.deferred);
-      this.deferred = null;
-    }
     const jobs = this.queue;
     this.queue = [];
     if (jobs.length === 0) return;

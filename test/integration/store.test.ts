@@ -2,7 +2,7 @@
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../hub/store/db.ts';
-import { DEFER_MS, GroupCommitWriter } from '../../hub/store/writer.ts';
+import { GroupCommitWriter } from '../../hub/store/writer.ts';
 import { tempDir } from '../helpers/hub.ts';
 
 const dir = tempDir('store-');
@@ -40,24 +40,5 @@ describe('group commit', () => {
     await done;
     expect(Date.now() - start).toBeGreaterThanOrEqual(90);
     expect(seen).toEqual([3, 3, 3]);
-  });
-
-  it('holds a deferred write for the next commit, in order, or commits it alone within DEFER_MS', async () => {
-    db.exec('CREATE TABLE d (n INTEGER PRIMARY KEY AUTOINCREMENT, k TEXT)');
-    const writer = new GroupCommitWriter(db);
-    const insert = (k: string) => () => db.prepare('INSERT INTO d (k) VALUES (?)').run(k);
-    const count = () => (db.prepare('SELECT count(*) AS n FROM d').get() as { n: number }).n;
-    const heartbeat = writer.defer(insert('heartbeat'));
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
-    expect(count()).toBe(0); // not committed on the next turn, as a `run` would be
-    await writer.run(insert('care'));
-    await heartbeat;
-    expect((db.prepare('SELECT k FROM d ORDER BY n').all() as { k: string }[]).map((r) => r.k)).toEqual(['heartbeat', 'care']);
-
-    const start = performance.now();
-    await writer.defer(insert('alone'));
-    expect(count()).toBe(3);
-    expect(performance.now() - start).toBeGreaterThanOrEqual(DEFER_MS - 10);
   });
 });
