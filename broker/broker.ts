@@ -119,6 +119,22 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     },
 
     authenticate(client, username, password, done) {
+      // An authenticated device (by certificate or password) whose client id is its own.
+      // Checked before aedes looks up or takes over any session by this client id.
+      const admit = (device: DeviceIdentity) => {
+        const problem = clientIdProblem(device.deviceId, sentClientId.get(client) ?? client.id);
+        if (problem) {
+          refusals.clientId++;
+          log.warn({ deviceId: device.deviceId, tenantId: device.tenantId, clientId: client.id.slice(0, 100), remote: client.conn && (client.conn as { remoteAddress?: string }).remoteAddress },
+            'broker: refused a connection whose client id is not its device\'s');
+          gateway.refused(device, problem);
+          done(authError(problem, IDENTIFIER_REJECTED), false);
+          return;
+        }
+        identities.set(client, device);
+        releasePending.get(client.conn)?.();
+        done(null, true);
+      };
       // A device with a client certificate from the configured CA is the device its certificate names.
       const tlsSocket = tlsOf.get(client.conn as object);
       const certId = tlsSocket?.authorized ? (tlsSocket.getPeerCertificate().subject?.CN as string | undefined) : undefined;
@@ -132,16 +148,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
           return;
         }
         if (device) {
-          const problem = clientIdProblem(device.deviceId, sentClientId.get(client) ?? client.id);
-          if (problem) {
-            refusals.clientId++;
-            gateway.refused(device, problem);
-            done(authError(problem, IDENTIFIER_REJECTED), false);
-            return;
-          }
-          identities.set(client, device);
-          releasePending.get(client.conn)?.();
-          done(null, true);
+          admit(device);
           return;
         }
         log.warn({ certId }, 'broker: a client certificate names no active device');
@@ -166,19 +173,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
         done(authError('bad username or password', BAD_CREDENTIALS), false);
         return;
       }
-      // Checked before aedes looks up or takes over any session by this client id.
-      const problem = clientIdProblem(device.deviceId, sentClientId.get(client) ?? client.id);
-      if (problem) {
-        refusals.clientId++;
-        log.warn({ deviceId: device.deviceId, tenantId: device.tenantId, clientId: client.id.slice(0, 100), remote: client.conn && (client.conn as { remoteAddress?: string }).remoteAddress },
-          'broker: refused a connection whose client id is not its device\'s');
-        gateway.refused(device, problem);
-        done(authError(problem, IDENTIFIER_REJECTED), false);
-        return;
-      }
-      identities.set(client, device);
-      releasePending.get(client.conn)?.();
-      done(null, true);
+      admit(device);
     },
 
     authorizePublish(client, packet, done) {
