@@ -64,7 +64,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     connectedDevices: () => parts.mqtt?.connectedDevices() ?? 0,
     refusals: () => ({ ...(parts.mqtt?.refusals ?? {}) }),
     liveClients: () => parts.live?.connected() ?? 0,
-    openAlarmsByPriority: () => db.prepare("SELECT priority, count(*) AS n FROM alarms WHERE state != 'resolved' GROUP BY priority").all() as { priority: number; n: number }[],
+    openAlarmsByPriority: () => alarms.activeByPriority(),
     schedulerLagSeconds: () => (parts.scheduler?.lastPassAt != null ? (performance.now() - parts.scheduler.lastPassAt) / 1000 : null),
     timeseriesPending: () => timeseries.pending(),
   });

@@ -106,6 +106,11 @@ export class AlarmStore {
     return r.at ? new Date(r.at) : null;
   }
 
+  /** How many alarms are open or acknowledged, by priority (for the metrics). */
+  activeByPriority(): { priority: number; n: number }[] {
+    return this.db.prepare("SELECT priority, count(*) AS n FROM alarms WHERE state != 'resolved' GROUP BY priority").all() as { priority: number; n: number }[];
+  }
+
   /** Open and acknowledged alarms of the given municipalities ('all' for every one). */
   activeIn(tenantIds: readonly string[] | 'all'): Alarm[] {
     return this.search({ states: ['open', 'acknowledged'], tenantIds, limit: 100_000, offset: 0 });
