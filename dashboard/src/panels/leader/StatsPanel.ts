@@ -140,7 +140,7 @@ export function StatsPanel(p: { lang: Lang; api: Api }) {
           <section class="card" data-testid="stats-response" aria-labelledby="h-response">
             <h3 id="h-response">${t('answerTimes')}</h3>
             ${[['within60', main.response.shareWithin60s, main.response.targets.within60s, main.response.meets60s], ['within180', main.response.shareWithin180s, main.response.targets.within180s, main.response.meets180s]].map(([k, v, target, met]) => html`
-              <p class="figure"><span class="label">${t(k as Key)}</span> <strong>${percent(v as number | null, p.lang)}</strong>
+              <p class="figure"><span class="label">${t(k as Key)}</span> <strong>${percent(v as number | null, p.lang)}</strong>${' '}
                 <span class=${met === null ? 'muted' : met ? 'ok' : 'bad'}>(${t('targetLabel', { target: percent(target as number, p.lang) })}${met === null ? '' : `: ${t(met ? 'targetMet' : 'targetMissed')}`})</span></p>`)}
             <p class="figure"><span class="label">${t('medianAck')}</span> ${main.response.medianAckSeconds === null ? '–' : formatAge(main.response.medianAckSeconds * 1000, p.lang)}</p>
             <p class="figure"><span class="label">${t('p90Ack')}</span> ${main.response.p90AckSeconds === null ? '–' : formatAge(main.response.p90AckSeconds * 1000, p.lang)}</p>
