@@ -66,7 +66,8 @@ bind-address = "127.0.0.1:${rpcPort}"
     while (Date.now() < until) {
       if (proc.exitCode !== null) throw new Error(`influxd exited with ${proc.exitCode}: ${output}`);
       try {
-        if ((await fetch(`${url}/ping`)).status === 204) return;
+        // Bounded: fetch would wait minutes for an answer from a server still starting.
+        if ((await fetch(`${url}/ping`, { signal: AbortSignal.timeout(2000) })).status === 204) return;
       } catch { /* not up yet */ }
       await new Promise((r) => setTimeout(r, 100));
     }
