@@ -63,12 +63,13 @@ export class Ingest {
     const event = decoded.event;
     if (isTelemetry(event.type)) {
       // Heartbeats and positions are not care events: the device is acknowledged without waiting
-      // for the commit (it follows in the next group commit, before any later write). A crash
-      // may lose the last commit window of "last seen", never a care event.
+      // for the commit (it follows in the next group commit, before any later write), and that
+      // commit need not wait for the disk. A crash of the hub may lose the last commit window of
+      // "last seen", a power cut what the operating system had not yet written; never a care event.
       void this.d.writer.run(() => {
         this.applyState(device, event, receivedAt);
         return this.d.reactor?.onEvent(device, event, receivedAt) ?? [];
-      }).then(
+      }, { durable: false }).then(
         (changes) => this.d.reactor?.publish(changes),
         (err: unknown) => this.d.log.error({ err, deviceId: device.deviceId, type: event.type }, 'ingest: could not store device state'),
       );

@@ -6,7 +6,7 @@
  */
 import { type Db, isStoreFailure } from './db.ts';
 
-type Job = { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void };
+type Job = { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void; durable: boolean };
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** Hears how each commit went: for health. A write's own error (a constraint) is not a store failure. */
@@ -16,12 +16,15 @@ export class GroupCommitWriter {
   private queue: Job[] = [];
   private scheduled = false;
   private readonly commit: (jobs: Job[]) => Outcome[];
+  private readonly setSync: { full: () => void; normal: () => void };
 
   /**
    * `windowMs`: how long to gather writes before committing. 0 commits on the next turn of the
    * event loop; a few milliseconds trade latency for fewer fsyncs on slow disks.
    */
   constructor(db: Db, private readonly windowMs = 0, private readonly observer?: CommitObserver) {
+    // Not prepared once: SQLite applies this pragma when it is compiled, not when it is run.
+    this.setSync = { full: () => db.pragma('synchronous = FULL'), normal: () => db.pragma('synchronous = NORMAL') };
     const one = db.transaction((job: Job) => job.fn());
     this.commit = db.transaction((jobs: Job[]) => jobs.map((job): Outcome => {
       try {
@@ -35,10 +38,18 @@ export class GroupCommitWriter {
     }));
   }
 
-  /** Runs `fn` inside the next group transaction; resolves with its result once committed. */
-  run<T>(fn: () => T): Promise<T> {
+  /**
+   * Runs `fn` inside the next group transaction; resolves with its result once committed.
+   *
+   * `durable: false` is for what may be lost in a power cut but not in a crash of the hub
+   * (heartbeats, positions: "last seen"). A batch of only such writes commits with
+   * `synchronous = NORMAL`: in WAL mode the commit is in the operating system's hands when it
+   * returns, without waiting for the disk. The next durable commit syncs the log, and with it
+   * everything before. A batch with one durable write in it is synced as a whole.
+   */
+  run<T>(fn: () => T, opts: { durable?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject, durable: opts.durable ?? true });
       if (!this.scheduled) {
         this.scheduled = true;
         if (this.windowMs > 0) setTimeout(() => this.flush(), this.windowMs);
@@ -56,7 +67,16 @@ export class GroupCommitWriter {
     let outcomes: Outcome[];
     const started = performance.now();
     try {
-      outcomes = this.commit(jobs);
+      if (jobs.some((j) => j.durable)) outcomes = this.commit(jobs);
+      else {
+        // Back to FULL at once: anything else that writes on this connection stays synced.
+        this.setSync.normal();
+        try {
+          outcomes = this.commit(jobs);
+        } finally {
+          this.setSync.full();
+        }
+      }
       this.observer?.committed?.(jobs.length, (performance.now() - started) / 1000);
     } catch (err) {
       this.observer?.storeFailed(err);

@@ -41,4 +41,18 @@ describe('group commit', () => {
     expect(Date.now() - start).toBeGreaterThanOrEqual(90);
     expect(seen).toEqual([3, 3, 3]);
   });
+
+  it('syncs a batch to disk unless every write in it may wait; the connection is back to FULL after', async () => {
+    db.exec('CREATE TABLE s (k INTEGER)');
+    const writer = new GroupCommitWriter(db);
+    const mode = () => db.pragma('synchronous', { simple: true }) as number; // 1 NORMAL, 2 FULL
+    const during: number[] = [];
+    const seenBy = (k: number, durable: boolean) => writer.run(() => { db.prepare('INSERT INTO s (k) VALUES (?)').run(k); during.push(mode()); }, { durable });
+    await Promise.all([seenBy(1, false), seenBy(2, false)]);
+    await Promise.all([seenBy(3, false), seenBy(4, true)]);
+    await seenBy(5, true);
+    expect(during).toEqual([1, 1, 2, 2, 2]);
+    expect(mode()).toBe(2);
+    expect((db.prepare('SELECT count(*) AS n FROM s').get() as { n: number }).n).toBe(5);
+  });
 });
