@@ -15,9 +15,13 @@ export type HubProcess = {
   kill(signal?: NodeJS.Signals): Promise<void>;
 };
 
-/** `onLine` sees every line the hub prints after it is ready. */
-export async function spawnHub(env: Record<string, string>, onLine?: (line: string) => void): Promise<HubProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'hub/main.ts'], {
+/**
+ * `onLine` sees every line the hub prints after it is ready. `compiled` runs the production
+ * build (`npm run build`: build/hub/main.js) with plain Node instead of the sources.
+ */
+export async function spawnHub(env: Record<string, string>, onLine?: (line: string) => void, opts: { compiled?: boolean } = {}): Promise<HubProcess> {
+  const args = opts.compiled ? ['build/hub/main.js'] : ['--import', 'tsx', 'hub/main.ts'];
+  const proc = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
