@@ -122,6 +122,20 @@ for (const [name, make] of Object.entries(stores)) {
   });
 }
 
+/**
+ * Each step of the outage tests under its own bound, so a step that hangs fails with its name
+ * (a test's timeout alone says only that something, somewhere, did not finish).
+ */
+async function step<T>(name: string, ms: number, fn: () => Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`step "${name}" did not finish within ${ms} ms`)), ms); });
+  try {
+    return await Promise.race([fn(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('InfluxDB outage', () => {
   it('buffers on disk while InfluxDB is down and loses no point when it is back', async () => {
     const bufferDir = dir();
@@ -133,28 +147,27 @@ describe('InfluxDB outage', () => {
       fields: { event_id: `e${i}`, battery: i % 101, signal: -70, firmware: '1' }, ts: at(i),
     });
     for (let i = 0; i < 1000; i++) writer.addPoint(point(i));
-    await writer.flush();
-    await influxd.stop();
+    await step('first flush', 20_000, () => writer.flush());
+    await step('influxd stop', 20_000, () => influxd.stop());
     for (let i = 1000; i < 2000; i++) writer.addPoint(point(i));
-    await writer.flush();
+    await step('flush while down', 20_000, () => writer.flush());
     await new Promise((r) => setTimeout(r, 500));
     expect(store.pending()).toBeGreaterThan(0);
-    await store.close();
+    await step('close while down', 20_000, () => store.close());
 
     // The process restarts while InfluxDB is still down: the buffer is on disk.
     const store2 = new InfluxTimeSeries({ url: influxd.url, database: `outage_${process.pid}`, bufferMaxPoints: 100_000, dataDir: bufferDir, logger: silent, maxRetryMs: 300 });
     expect(store2.pending()).toBeGreaterThanOrEqual(1000);
     const writer2 = new TimeSeriesWriter(store2, silent, { flushIntervalMs: 50 });
     for (let i = 2000; i < total; i++) writer2.addPoint(point(i));
-    await writer2.flush();
-    await influxd.start();
-    expect(await store2.drain(30_000)).toBe(0);
-    const all = await store2.query({ measurement: 'device_telemetry', from: at(0), to: at(total) });
+    await step('flush after restart', 20_000, () => writer2.flush());
+    await step('influxd start', 45_000, () => influxd.start());
+    expect(await step('drain', 35_000, () => store2.drain(30_000))).toBe(0);
+    const all = await step('query', 20_000, () => store2.query({ measurement: 'device_telemetry', from: at(0), to: at(total) }));
     expect(all).toHaveLength(total);
     expect(new Set(all.map((p) => p.fields.event_id)).size).toBe(total);
-    await writer2.close();
-    await store2.close();
-  }, 180_000); // stops and starts a real server twice; slow on a loaded machine
+    await step('close', 20_000, async () => { await writer2.close(); await store2.close(); });
+  }, 240_000); // stops and starts a real server twice; each step has its own bound above
 
   it('drops only beyond its bound, and says so', async () => {
     const lines: string[] = [];
