@@ -107,8 +107,6 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const releasePending = new WeakMap<object, () => void>();
   /** Messages being stored whose PUBACK has not gone yet. */
   let inFlight = 0;
-  /** The TLS socket under a connection, for its client certificate. */
-  const tlsOf = new WeakMap<object, TLSSocket>();
 
   const aedes = await Aedes.createBroker({
     connectTimeout: opts.connectTimeoutMs,
@@ -136,7 +134,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
         done(null, true);
       };
       // A device with a client certificate from the configured CA is the device its certificate names.
-      const tlsSocket = tlsOf.get(client.conn as object);
+      const tlsSocket = client.conn instanceof TLSSocket ? client.conn : undefined;
       const certId = tlsSocket?.authorized ? (tlsSocket.getPeerCertificate().subject?.CN as string | undefined) : undefined;
       if (certId && (!username || username === certId)) {
         let device: DeviceIdentity | null = null;
@@ -299,13 +297,12 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       else pending.delete(address);
     };
     socket.once('close', release);
-    const conn = guardSocket(socket, MAX_PACKET_BYTES, (reason) => {
+    guardSocket(socket, MAX_PACKET_BYTES, (reason) => {
       refusals.oversized++;
       log.warn({ remote: socket.remoteAddress, reason }, 'broker: closed a connection that sent an oversized packet');
     });
-    releasePending.set(conn, release);
-    if (socket instanceof TLSSocket) tlsOf.set(conn, socket);
-    aedes.handle(conn);
+    releasePending.set(socket, release);
+    aedes.handle(socket);
   };
   const listen = async (server: Server, port: number): Promise<number> => {
     await new Promise<void>((resolve, reject) => {

@@ -8,7 +8,6 @@
  * when a packet declares more than the limit. Payloads between the ingest limit (16 KiB) and this
  * one still reach ingest, where they are rejected and counted against the device.
  */
-import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 
 /** Follows MQTT packet boundaries through a byte stream (fixed header: type byte, then a 1–4 byte length). */
@@ -61,41 +60,24 @@ export class PacketScanner {
 }
 
 /**
- * Wraps a client socket: what the client sends passes through the scanner, what the broker
- * writes goes straight to the socket. `onViolation` hears why a connection was closed.
+ * Guards a client socket in place: every chunk the socket receives passes the scanner before it
+ * is buffered for the broker (Node hands a socket's incoming bytes to its `push`), so nothing
+ * over the limit is ever held. No stream is put in between: a wrapper stream cost each idle
+ * connection more than a kilobyte. `onViolation` hears why a connection was closed.
  */
-export function guardSocket(socket: Socket, maxPacketBytes: number, onViolation: (reason: string) => void): Duplex {
+export function guardSocket<S extends Socket>(socket: S, maxPacketBytes: number, onViolation: (reason: string) => void): S {
   const scanner = new PacketScanner(maxPacketBytes);
-  const guarded = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk: Buffer, _encoding, callback) {
-      if (socket.destroyed) return callback();
-      socket.write(chunk, callback);
-    },
-    final(callback) {
-      socket.end(callback);
-    },
-    destroy(err, callback) {
-      socket.destroy();
-      callback(err);
-    },
-  });
-  socket.on('data', (chunk: Buffer) => {
-    const problem = scanner.scan(chunk);
-    if (problem) {
-      onViolation(problem);
-      socket.destroy();
-      guarded.destroy();
-      return;
+  const push = socket.push;
+  socket.push = function guardedPush(this: S, chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (chunk !== null && chunk instanceof Uint8Array) {
+      const problem = scanner.scan(chunk);
+      if (problem) {
+        onViolation(problem);
+        socket.destroy();
+        return false;
+      }
     }
-    if (!guarded.push(chunk)) socket.pause();
-  });
-  socket.on('end', () => guarded.push(null));
-  socket.on('error', (err) => guarded.destroy(err));
-  socket.on('close', () => guarded.destroy());
-  // What aedes may read off its connection.
-  Object.assign(guarded, { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort });
-  return guarded;
+    return push.call(this, chunk, encoding);
+  };
+  return socket;
 }
