@@ -97,7 +97,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   const deviceTests = new DeviceTestStore(db);
   const chainTests = new ChainTests(deviceTests, devices, config.testWindowSeconds);
   const alarmService = new AlarmService({
-    db, alarms, rules, devices, residents, bus, log: log.child({ part: 'alarms' }), policy: config.alarms, silence: config.silence,
+    writer, alarms, rules, devices, residents, bus, log: log.child({ part: 'alarms' }), policy: config.alarms, silence: config.silence,
     outbox, commandTtlSeconds: config.commandTtlSeconds, tests: chainTests,
   });
   const ingest = new Ingest({

@@ -19,12 +19,12 @@ import { say } from '../core/said.ts';
 import { type SilencePolicy, type SilentDevice, planSilence, silentSince } from '../core/silence.ts';
 import { shortId } from '../security/secrets.ts';
 import { type AlarmStore, dedupeKey } from '../store/alarms.ts';
-import type { Db } from '../store/db.ts';
 import type { DeviceIdentity, DeviceStore } from '../store/devices.ts';
 import type { ResidentStore } from '../store/residents.ts';
 import type { ChainTests } from '../chaintests/service.ts';
 import type { CommandOutbox } from '../store/outbox.ts';
 import type { RuleStore } from '../store/rules.ts';
+import type { GroupCommitWriter } from '../store/writer.ts';
 
 export type AlarmChange = { change: TransitionAction; alarm: Alarm };
 
@@ -32,7 +32,8 @@ export type AlarmChange = { change: TransitionAction; alarm: Alarm };
 type Failure = RuleFailure | { ruleId: null; ruleKind: null; alarmType: null; message: string };
 
 export type AlarmDeps = {
-  db: Db;
+  /** People's actions on alarms are committed through it, like every other write. */
+  writer: GroupCommitWriter;
   alarms: AlarmStore;
   rules: RuleStore;
   devices: DeviceStore;
@@ -69,7 +70,7 @@ export class AlarmService {
     let failures: Failure[];
     let changes: AlarmChange[];
     try {
-      ({ changes, failures } = this.d.db.transaction(() => this.react(device, event, receivedAt))());
+      ({ changes, failures } = this.d.alarms.atomically(() => this.react(device, event, receivedAt)));
     } catch (err) {
       failures = [{ ruleId: null, ruleKind: null, alarmType: null, message: err instanceof Error ? err.message : String(err) }];
       changes = [];
@@ -90,13 +91,13 @@ export class AlarmService {
       said: say('rule_failed', { rule: what, eventType: event.type, eventId: event.id, device: device.deviceId, message: f.message }),
     };
     try {
-      return this.d.db.transaction(() => {
+      return this.d.alarms.atomically(() => {
         const existing = this.d.alarms.active(dedupeKey({ deviceId: null, tenantId: device.tenantId, type: RULE_FAILED_TYPE }));
         const s = existing ? repeat(existing, spec, now) : raise({ id: shortId('al'), tenantId: device.tenantId, residentId: null, deviceId: null, spec }, now, this.d.policy);
         if (existing) this.d.alarms.update(s.alarm, s.transitions);
         else this.d.alarms.insert(s.alarm, s.transitions);
         return [{ change: existing ? 'repeated' : 'raised', alarm: s.alarm } satisfies AlarmChange];
-      })();
+      });
     } catch (err) {
       this.d.log.error({ err, tenantId: device.tenantId }, 'alarms: could not even raise the rule failure; the event is stored');
       return [];
@@ -127,11 +128,10 @@ export class AlarmService {
           changes.push(...this.step(this.activeFor(device.deviceId, device.tenantId, effect.alarmType), (a) => note(a, effect.note, receivedAt), 'note'));
           break;
         case 'watch':
-          this.d.db.prepare('INSERT OR REPLACE INTO watches (device_id, key, due_at, spec) VALUES (?, ?, ?, ?)')
-            .run(device.deviceId, effect.key, effect.dueAt.toISOString(), JSON.stringify(effect.spec));
+          this.d.alarms.setWatch(device.deviceId, effect.key, effect.dueAt, effect.spec);
           break;
         case 'unwatch':
-          this.d.db.prepare('DELETE FROM watches WHERE device_id = ? AND key = ?').run(device.deviceId, effect.key);
+          this.d.alarms.removeWatch(device.deviceId, effect.key);
           break;
         case 'resident_cancel':
           for (const a of this.d.alarms.activeForDevice(device.deviceId)) {
@@ -215,12 +215,11 @@ export class AlarmService {
   tick(now: Date, opts: { silence: boolean }): AlarmChange[] {
     const changes: AlarmChange[] = [];
     // Watches that ran out: a dose not taken, a resident still outside the safe zone.
-    const due = this.d.db.prepare('SELECT device_id, key, spec FROM watches WHERE due_at <= ? ORDER BY due_at').all(now.toISOString()) as { device_id: string; key: string; spec: string }[];
-    for (const w of due) {
-      this.d.db.prepare('DELETE FROM watches WHERE device_id = ? AND key = ?').run(w.device_id, w.key);
-      const dev = this.d.devices.get(w.device_id);
+    for (const w of this.d.alarms.dueWatches(now)) {
+      this.d.alarms.removeWatch(w.deviceId, w.key);
+      const dev = this.d.devices.get(w.deviceId);
       if (!dev || dev.decommissionedAt) continue;
-      changes.push(...this.raiseFor({ deviceId: dev.id, tenantId: dev.tenantId }, dev.residentId, JSON.parse(w.spec) as RaiseSpec, now, null));
+      changes.push(...this.raiseFor({ deviceId: dev.id, tenantId: dev.tenantId }, dev.residentId, w.spec as RaiseSpec, now, null));
     }
     // Chain tests whose window ended.
     this.d.tests.tick(now);
@@ -291,8 +290,9 @@ export class AlarmService {
     return a && servesTenant(p, a.tenantId) ? a : undefined;
   }
 
-  acknowledge(p: Principal, id: string, now: Date): { ok: true; alarm: Alarm } | Refusal | null {
-    const result = this.d.db.transaction(() => {
+  /** Claims an alarm for the user; resolves once committed (and only then announced). */
+  async acknowledge(p: Principal, id: string, now: Date): Promise<{ ok: true; alarm: Alarm } | Refusal | null> {
+    const result = await this.d.writer.run(() => {
       const a = this.visible(p, id);
       if (!a) return null;
       const r = acknowledge(a, { id: p.userId, name: p.username }, now);
@@ -305,7 +305,7 @@ export class AlarmService {
         }
       }
       return r;
-    })();
+    });
     if (result?.ok && result.transitions.length > 0) {
       this.publish([{ change: 'acknowledged', alarm: result.alarm }]);
       const deviceId = result.alarm.deviceId;
@@ -314,8 +314,9 @@ export class AlarmService {
     return result && (result.ok ? { ok: true, alarm: result.alarm } : result);
   }
 
-  resolve(p: Principal, id: string, reason: ResolutionReason, text: string, now: Date): { ok: true; alarm: Alarm } | Refusal | null {
-    const result = this.d.db.transaction(() => {
+  /** Resolves an alarm with a reason and a note; resolves once committed (and only then announced). */
+  async resolve(p: Principal, id: string, reason: ResolutionReason, text: string, now: Date): Promise<{ ok: true; alarm: Alarm } | Refusal | null> {
+    const result = await this.d.writer.run(() => {
       const a = this.visible(p, id);
       if (!a) return null;
       const r = resolve(a, { id: p.userId, name: p.username }, reason, text, now);
@@ -324,7 +325,7 @@ export class AlarmService {
         if (r.alarm.test) this.d.tests.onResolved(r.alarm, reason, p.username, now);
       }
       return r;
-    })();
+    });
     if (result?.ok) this.publish(result.transitions.map((t) => ({ change: t.action, alarm: result.alarm })).slice(-1));
     return result && (result.ok ? { ok: true, alarm: result.alarm } : result);
   }

@@ -31,6 +31,9 @@ export class AlarmStore {
       dueEscalations: db.prepare("SELECT data FROM alarms WHERE state = 'open' AND next_escalation_at <= ? ORDER BY next_escalation_at"),
       nextEscalation: db.prepare("SELECT min(next_escalation_at) AS at FROM alarms WHERE state = 'open'"),
       addEvent: db.prepare('INSERT INTO alarm_events (alarm_id, received_at, event) VALUES (?, ?, ?)'),
+      setWatch: db.prepare('INSERT OR REPLACE INTO watches (device_id, key, due_at, spec) VALUES (?, ?, ?, ?)'),
+      removeWatch: db.prepare('DELETE FROM watches WHERE device_id = ? AND key = ?'),
+      dueWatches: db.prepare('SELECT device_id, key, spec FROM watches WHERE due_at <= ? ORDER BY due_at'),
       events: db.prepare('SELECT received_at, event FROM alarm_events WHERE alarm_id = ? ORDER BY seq'),
       addTransition: db.prepare(`INSERT INTO alarm_transitions (alarm_id, at, actor_type, actor_id, actor_name, action, from_state, to_state, priority, detail, said)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -44,6 +47,29 @@ export class AlarmStore {
       type: a.type, category: a.category, priority: a.priority, isTest: isTestAlarm(a) ? 1 : 0, acknowledgedAt: a.acknowledgedAt, resolvedAt: a.resolvedAt,
       reason: a.resolution?.reason ?? null, count: a.count, escalationLevel: a.escalationLevel,
     };
+  }
+
+  /**
+   * Runs `fn` in a savepoint of its own: if it throws, what it wrote is undone and the
+   * transaction around it (the writer's commit) goes on. Only inside the writer's commits.
+   */
+  atomically<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  /** A rule's watch: fires at `dueAt` unless removed first (a dose taken, back in the safe zone). */
+  setWatch(deviceId: string, key: string, dueAt: Date, spec: unknown): void {
+    this.s.setWatch.run(deviceId, key, dueAt.toISOString(), JSON.stringify(spec));
+  }
+
+  removeWatch(deviceId: string, key: string): void {
+    this.s.removeWatch.run(deviceId, key);
+  }
+
+  /** Watches due at `now`, oldest first, with their raise spec as stored. */
+  dueWatches(now: Date): { deviceId: string; key: string; spec: unknown }[] {
+    return (this.s.dueWatches.all(now.toISOString()) as { device_id: string; key: string; spec: string }[])
+      .map((w) => ({ deviceId: w.device_id, key: w.key, spec: JSON.parse(w.spec) as unknown }));
   }
 
   insert(a: Alarm, transitions: Transition[]): void {

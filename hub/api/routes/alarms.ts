@@ -67,7 +67,7 @@ export const alarmRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async
       response: { 200: AlarmSchema, 409: ConflictSchema },
     },
   }, async (req, reply) => {
-    const r = alarms.acknowledge(principalOf(req), req.params.id, ctx.now());
+    const r = await alarms.acknowledge(principalOf(req), req.params.id, ctx.now());
     if (!r) throw notFound('alarm');
     if (!r.ok) return reply.status(409).send({ statusCode: 409, code: r.code.toUpperCase(), error: 'Conflict', message: r.message, alarm: r.alarm });
     return r.alarm;
@@ -84,7 +84,7 @@ export const alarmRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async
       response: { 200: AlarmSchema, 409: ConflictSchema },
     },
   }, async (req, reply) => {
-    const r = alarms.resolve(principalOf(req), req.params.id, req.body.reason, req.body.note, ctx.now());
+    const r = await alarms.resolve(principalOf(req), req.params.id, req.body.reason, req.body.note, ctx.now());
     if (!r) throw notFound('alarm');
     if (!r.ok && r.code === 'not_a_test') throw badRequest(`body/reason: ${r.message}`);
     if (!r.ok) return reply.status(409).send({ statusCode: 409, code: r.code.toUpperCase(), error: 'Conflict', message: r.message, alarm: r.alarm });
