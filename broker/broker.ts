@@ -19,6 +19,8 @@ import { guardSocket } from './packet-guard.ts';
  * are rejected and counted there; a packet above this closes the connection before it is read.
  */
 export const MAX_PACKET_BYTES = 32 * 1024;
+/** Connections the kernel may hold for the broker before it accepts them (a reconnect storm). */
+export const LISTEN_BACKLOG = 8192;
 
 /** What the broker needs from the hub. */
 export type DeviceGateway = {
@@ -307,7 +309,11 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const listen = async (server: Server, port: number): Promise<number> => {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, opts.host, () => resolve());
+      // After a restart or a power cut, thousands of devices connect within a second or two.
+      // Node's default queue of 511 waiting connections overflows then, and each device whose
+      // SYN is dropped waits for its TCP retry (1 s, 3 s, 7 s, …) with the hub idle meanwhile.
+      // The kernel caps this at net.core.somaxconn.
+      server.listen({ port, host: opts.host, backlog: LISTEN_BACKLOG }, () => resolve());
     });
     return (server.address() as AddressInfo).port;
   };

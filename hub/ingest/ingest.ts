@@ -164,6 +164,11 @@ export class Ingest {
     this.presence(device, false);
   }
 
+  /**
+   * Presence is not a care event: its commit need not wait for the disk (a restart marks every
+   * device offline anyway, and a lost "connected again" leaves an offline alarm open, not shut).
+   * In a reconnect storm this keeps thousands of connections from each waiting for a sync.
+   */
   private presence(device: DeviceIdentity, online: boolean): void {
     const at = this.d.now();
     this.d.writer.run(() => {
@@ -172,7 +177,7 @@ export class Ingest {
       // Connecting is a sign of life too.
       this.d.devices.markSeen(device.deviceId, at, false);
       return this.d.reactor?.onConnected(device, at) ?? [];
-    }).then((changes) => this.d.reactor?.publish(changes), (err: unknown) => {
+    }, { durable: false }).then((changes) => this.d.reactor?.publish(changes), (err: unknown) => {
       this.d.log.error({ err, deviceId: device.deviceId }, 'ingest: could not record presence');
     });
     this.d.bus.emit('device.connection', { device, online, at }, this.listenerError);
