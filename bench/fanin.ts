@@ -8,9 +8,7 @@
  *   npm run bench:fanin -- --devices 50 --seconds 10
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -18,6 +16,7 @@ import { topics } from '../hub/core/topics.ts';
 import { HubApi } from '../simulators/hub-api.ts';
 import { spawnHub } from '../simulators/spawn-hub.ts';
 import { tempDir } from '../test/helpers/hub.ts';
+import { MOSQUITTO_MISSING, startMosquitto } from './mosquitto.ts';
 
 const { values } = parseArgs({ options: { devices: { type: 'string', default: '50' }, seconds: { type: 'string', default: '10' } } });
 const DEVICES = Number(values.devices);
@@ -29,15 +28,6 @@ const TICK = 100; // clock ticks per second (getconf CLK_TCK on Linux)
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICK;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 type Cred = { id: string; password?: string };
@@ -86,20 +76,14 @@ async function viaHub(): Promise<Result> {
 }
 
 async function viaMosquitto(): Promise<Result | null> {
-  // Debian installs the broker in /usr/sbin, which is not on every user's PATH.
-  const bin = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'].find((p) => existsSync(p));
-  if (!bin) return null;
-  const dir = tempDir('bench-mosquitto-');
-  const port = await freePort();
-  writeFileSync(join(dir, 'm.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 0\nmax_queued_messages 0\n`);
-  const broker = spawn(bin, ['-c', join(dir, 'm.conf')], { stdio: 'ignore' });
+  const m = await startMosquitto(['max_inflight_messages 0', 'max_queued_messages 0']);
+  if (!m) return null;
   let sub: ChildProcess | null = null;
   try {
-    await new Promise((r) => setTimeout(r, 300));
     // The bare subscriber: receives every message at QoS 1 and does nothing with it.
     sub = spawn(process.execPath, ['--input-type=module', '-e', `
       import mqtt from 'mqtt';
-      const c = await mqtt.connectAsync('mqtt://127.0.0.1:${port}', { clientId: 'bare-subscriber', clean: true });
+      const c = await mqtt.connectAsync('${m.url}', { clientId: 'bare-subscriber', clean: true });
       let n = 0; c.on('message', () => { n++; });
       await c.subscribeAsync('devices/+/events', { qos: 1 });
       process.stdout.write('ready\\n');
@@ -107,16 +91,15 @@ async function viaMosquitto(): Promise<Result | null> {
     `], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve) => sub!.stdout!.once('data', () => resolve()));
     const creds = Array.from({ length: DEVICES }, (_, i) => ({ id: `fan-${i}` }));
-    return await drive(`mqtt://127.0.0.1:${port}`, creds, [broker.pid!, sub.pid!]);
+    return await drive(m.url, creds, [m.pid(), sub.pid!]);
   } finally {
     sub?.kill('SIGTERM');
-    broker.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    await m.stop();
   }
 }
 
 const mosq = await viaMosquitto();
-if (!mosq) process.stdout.write('Mosquitto is not installed (apt-get install mosquitto): its half is left out.\n');
+if (!mosq) process.stdout.write(`${MOSQUITTO_MISSING}\n`);
 const hub = await viaHub();
 const row = (name: string, r: Result) => `${name.padEnd(28)} ${String(r.messages).padStart(8)} ${r.perSecond.toFixed(0).padStart(10)} ${r.cpuMicrosPerMessage.toFixed(0).padStart(10)}`;
 process.stdout.write(`\nheartbeat fan-in, ${DEVICES} devices back to back at QoS 1, ${SECONDS} s each\n`);
