@@ -2,10 +2,15 @@
  * The embedded time-series store: SQLite in its own file, so `npm start` needs no other server.
  * Same semantics as InfluxDB for what the hub uses: identity = measurement + tags + time (ms),
  * a second write of the same identity replaces the first.
+ *
+ * The file lives in a worker thread of its own (`EmbeddedTimeSeries` talks to it by messages):
+ * SQLite is synchronous, and a second of telemetry from thousands of devices written on the main
+ * thread held alarms on their way to operators for tens of milliseconds.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { BucketSumQuery, BucketSumRow, Point, PointQuery, SumQuery, SumRow, Tags, TimeSeriesStore } from './types.ts';
 
 const TAG_KEY = /^[a-z_][a-z0-9_]*$/;
@@ -14,8 +19,70 @@ export function seriesKey(tags: Tags): string {
   return Object.keys(tags).sort().map((k) => `${k}=${tags[k]}`).join(',');
 }
 
+type Method = 'write' | 'query' | 'sum' | 'sumBuckets' | 'deletePoints' | 'close';
+
+/**
+ * The production build has the compiled worker beside this file. The sources (`npm start`, the
+ * tests) load its TypeScript through tsx, a development dependency.
+ */
+function startWorker(dataDir: string): Worker {
+  const entry = import.meta.url.endsWith('.ts') ? './embedded-worker-dev.mjs' : './embedded-worker.js';
+  return new Worker(new URL(entry, import.meta.url), { workerData: { dataDir } });
+}
+
+/** The store as the hub sees it: each call goes to the worker that holds the file. */
 export class EmbeddedTimeSeries implements TimeSeriesStore {
   readonly name = 'embedded';
+  private readonly worker: Worker;
+  private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private seq = 0;
+  private failed: Error | null = null;
+
+  constructor(dataDir: string) {
+    this.worker = startWorker(dataDir);
+    this.worker.unref();
+    this.worker.on('message', (m: { id: number; result?: unknown; error?: string }) => {
+      const call = this.calls.get(m.id);
+      this.calls.delete(m.id);
+      if (m.error !== undefined) call?.reject(new Error(m.error));
+      else call?.resolve(m.result);
+    });
+    const fail = (err: Error) => {
+      this.failed = err;
+      for (const c of this.calls.values()) c.reject(err);
+      this.calls.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => { if (code !== 0) fail(new Error(`the time-series worker stopped (exit ${code})`)); });
+  }
+
+  private call<T>(method: Method, ...args: unknown[]): Promise<T> {
+    if (this.failed) return Promise.reject(this.failed);
+    const id = ++this.seq;
+    return new Promise<T>((resolve, reject) => {
+      this.calls.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ id, method, args });
+    });
+  }
+
+  write(points: Point[]): Promise<void> { return this.call('write', points); }
+  query(q: PointQuery): Promise<Point[]> { return this.call('query', q); }
+  sum(q: SumQuery): Promise<SumRow[]> { return this.call('sum', q); }
+  sumBuckets(q: BucketSumQuery): Promise<BucketSumRow[]> { return this.call('sumBuckets', q); }
+  deletePoints(q: { measurement: string; tags: Tags; before?: Date }): Promise<void> { return this.call('deletePoints', q); }
+
+  pending(): number {
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    if (!this.failed) await this.call('close');
+    await this.worker.terminate();
+  }
+}
+
+/** The SQLite file itself, in the worker (embedded-worker.ts). */
+export class EmbeddedSeriesFile {
   private readonly db: Database.Database;
   private readonly insert;
 
@@ -97,10 +164,6 @@ export class EmbeddedTimeSeries implements TimeSeriesStore {
   async deletePoints(q: { measurement: string; tags: Tags; before?: Date }): Promise<void> {
     const w = this.where({ measurement: q.measurement, tags: q.tags, from: new Date(0), to: q.before ?? new Date(8.64e15) });
     this.db.prepare(`DELETE FROM points WHERE ${w.sql}`).run(...w.args);
-  }
-
-  pending(): number {
-    return 0;
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,9 @@ import type { Point, TimeSeriesStore } from './types.ts';
 
 export type WriterOptions = { flushIntervalMs?: number; maxBatch?: number };
 
+/** Points handed to the store at a time. */
+const WRITE_SLICE = 200;
+
 export class TimeSeriesWriter {
   private points: Point[] = [];
   private counts = new Map<string, { tags: Record<string, string>; second: number; count: number }>();
@@ -75,12 +78,19 @@ export class TimeSeriesWriter {
     this.alarmCounts = new Map();
     for (const c of counts.values()) batch.push({ measurement: 'device_events', tags: c.tags, fields: { count: c.count }, ts: at(c.second) });
     for (const c of alarmCounts.values()) batch.push({ measurement: 'alarm_lifecycle', tags: c.tags, fields: { count: c.count }, ts: at(c.second) });
-    try {
-      await this.store.write(batch);
-    } catch (err) {
-      this.onWriteError();
-      this.log.error({ err, points: batch.length }, 'time series: write failed; keeping the batch for the next flush');
-      this.points = batch.concat(this.points);
+    // In slices, with a turn of the event loop between them: a second of telemetry from thousands
+    // of devices written at once would hold up alarms on their way to the operators for tens of
+    // milliseconds (the embedded store, and InfluxDB's disk buffer, write synchronously).
+    for (let i = 0; i < batch.length; i += WRITE_SLICE) {
+      try {
+        await this.store.write(batch.slice(i, i + WRITE_SLICE));
+      } catch (err) {
+        this.onWriteError();
+        this.log.error({ err, points: batch.length - i }, 'time series: write failed; keeping the batch for the next flush');
+        this.points = batch.slice(i).concat(this.points);
+        return;
+      }
+      if (i + WRITE_SLICE < batch.length) await new Promise((r) => setImmediate(r));
     }
   }
 
