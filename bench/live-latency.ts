@@ -7,12 +7,12 @@
  *   npm run bench:live -- --background 5000 --rate 2000 --presses 500
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { topics } from '../hub/core/topics.ts';
 import { HubApi } from '../simulators/hub-api.ts';
 import { percentile } from '../simulators/stats.ts';
-import { startChildHub } from '../test/helpers/child-hub.ts';
+import { spawnHub } from '../simulators/spawn-hub.ts';
 import { ADMIN_PASSWORD, tempDir } from '../test/helpers/hub.ts';
 import { connectLive } from '../test/helpers/live.ts';
 import { MOSQUITTO_MISSING, startMosquitto } from './mosquitto.ts';
@@ -54,7 +54,9 @@ async function connectAll(url: string, creds: Cred[]): Promise<{ id: string; cli
 
 async function hubSide(): Promise<Side> {
   const dir = tempDir('bench-live-');
-  const hub = await startChildHub(dir, { MQTT_MAX_PENDING_PER_ADDRESS: '100000' });
+  // The production build when there is one (npm run build), as the hub runs in its image.
+  const hub = await spawnHub({ DATA_DIR: dir, MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', HUB_ADMIN_PASSWORD: ADMIN_PASSWORD, MQTT_MAX_PENDING_PER_ADDRESS: '100000' },
+    undefined, { compiled: existsSync('build/hub/main.js') });
   const base = `http://127.0.0.1:${hub.httpPort}`;
   const api = new HubApi(base);
   await api.login('admin', ADMIN_PASSWORD);

@@ -15,11 +15,13 @@ export class HubApi {
 
   constructor(readonly url: string) {}
 
+  /** A JSON body, or `{ csv }` sent as text/csv (the device import). */
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = {};
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const csv = (body as { csv?: unknown } | undefined)?.csv;
+    if (body !== undefined) headers['content-type'] = typeof csv === 'string' ? 'text/csv' : 'application/json';
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    const res = await fetch(`${this.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${this.url}${path}`, { method, headers, body: body === undefined ? undefined : typeof csv === 'string' ? csv : JSON.stringify(body) });
     const text = await res.text();
     const data = text ? JSON.parse(text) : null;
     if (!res.ok) throw new HubApiError(res.status, `${method} ${path}: ${res.status} ${(data as { message?: string } | null)?.message ?? ''}`);
