@@ -36,6 +36,7 @@ import { TenantStore } from './store/tenants.ts';
 import { UserStore } from './store/users.ts';
 import { GroupCommitWriter } from './store/writer.ts';
 import { EmbeddedTimeSeries } from './timeseries/embedded.ts';
+import { StatsStore } from './store/stats.ts';
 import { InfluxTimeSeries } from './timeseries/influx.ts';
 import type { TimeSeriesStore } from './timeseries/types.ts';
 import { TimeSeriesWriter } from './timeseries/writer.ts';
@@ -149,6 +150,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
   const ctx: HubContext = {
     log, now, db, writer, devices, events, ingest, bus, timeseries, series, residents, rules, alarms, alarmService, outbox, deviceTests, chainTests,
     tenants: new TenantStore(db),
+    stats: new StatsStore(db),
     users,
     audit,
     connectedDevices: () => mqtt.connectedDevices(),

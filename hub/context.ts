@@ -1,6 +1,7 @@
 /**
  * The collaborators the hub's parts receive. Built once, in the composition root (app.ts);
- * nothing below it reads the environment or creates its own clients.
+ * nothing below it reads the environment or creates its own clients. Each part declares the
+ * few it uses (`Pick<HubContext, …>`), so what a route can touch is in its signature.
  */
 import type { Logger } from 'pino';
 import type { AlarmService } from './alarms/service.ts';
@@ -20,6 +21,7 @@ import type { DeviceTestStore } from './store/tests.ts';
 import type { ChainTests } from './chaintests/service.ts';
 import type { ResidentStore } from './store/residents.ts';
 import type { RuleStore } from './store/rules.ts';
+import type { StatsStore } from './store/stats.ts';
 import type { TenantStore } from './store/tenants.ts';
 import type { UserStore } from './store/users.ts';
 import type { GroupCommitWriter } from './store/writer.ts';
@@ -40,6 +42,8 @@ export type HubContext = {
   rules: RuleStore;
   alarms: AlarmStore;
   alarmService: AlarmService;
+  /** The leaders' figures, read from the operational store. */
+  stats: StatsStore;
   outbox: CommandOutbox;
   deviceTests: DeviceTestStore;
   chainTests: ChainTests;

@@ -8,7 +8,7 @@ import type { HubContext } from '../context.ts';
 import type { AuditEntry } from '../store/audit.ts';
 import { principalOf } from './auth.ts';
 
-export function logAccess(ctx: HubContext, req: FastifyRequest, entries: readonly AuditEntry[]): void {
+export function logAccess(ctx: Pick<HubContext, 'audit' | 'now'>, req: FastifyRequest, entries: readonly AuditEntry[]): void {
   ctx.audit.recordMany(principalOf(req), entries.map((e) => ({ source: req.ip, ...e })), ctx.now());
 }
 

@@ -93,7 +93,7 @@ export async function buildApi(ctx: HubContext, opts: { map: { tileUrl: string; 
   await app.register(statsRoutes(ctx));
   await app.register(auditRoutes(ctx));
   await app.register(privacyRoutes(ctx));
-  if (opts.metrics) await app.register(metricsRoutes(ctx, opts.metrics));
+  if (opts.metrics) await app.register(metricsRoutes(opts.metrics));
   await app.register(liveRoutes(opts.live));
   await app.register(dashboardRoutes({ map: opts.map, mqttPort: opts.mqttPort, mqttTls: !!opts.https }));
   return app;

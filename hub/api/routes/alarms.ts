@@ -22,7 +22,10 @@ const ConflictSchema = Type.Object({
   alarm: AlarmSchema,
 });
 
-export const alarmRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
+/** What these routes use of the hub. */
+export type AlarmRouteDeps = Pick<HubContext, 'alarmService' | 'alarms' | 'audit' | 'now'>;
+
+export const alarmRoutes = (ctx: AlarmRouteDeps): FastifyPluginAsyncTypebox => async (app) => {
   const alarms = ctx.alarmService;
   app.get('/api/alarms', {
     onRequest: requires('alarms:read'),

@@ -27,7 +27,10 @@ const Query = Type.Object({
   offset: Type.Integer({ minimum: 0, default: 0 }),
 });
 
-export const auditRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
+/** What these routes use of the hub. */
+export type AuditRouteDeps = Pick<HubContext, 'audit' | 'now' | 'residents'>;
+
+export const auditRoutes = (ctx: AuditRouteDeps): FastifyPluginAsyncTypebox => async (app) => {
   const docs = (summary: string) => ({ tags: ['audit'], summary, security: [{ bearer: [] }] });
   const search = (req: { query: typeof Query.static }, p: ReturnType<typeof principalOf>) => {
     const q = req.query;

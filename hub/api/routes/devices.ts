@@ -22,7 +22,10 @@ const StoredEventSchema = Type.Object({
   repaired: Type.Optional(Type.Array(Type.String(), { description: 'Time fields of an old row that held an impossible date, and what they held' })),
 });
 
-export const deviceRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
+/** What these routes use of the hub. */
+export type DeviceRouteDeps = Pick<HubContext, 'audit' | 'bus' | 'devices' | 'events' | 'now' | 'residents' | 'tenants' | 'timeseries'>;
+
+export const deviceRoutes = (ctx: DeviceRouteDeps): FastifyPluginAsyncTypebox => async (app) => {
   /** The device if it exists and the user serves its municipality; 404 otherwise. */
   function visibleDevice(p: Principal, id: string): Device {
     const d = ctx.devices.get(id);

@@ -43,7 +43,10 @@ const FleetSummarySchema = Type.Object({
 
 const CSV_BODY_LIMIT = 2 * 1024 * 1024;
 
-export const fleetRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
+/** What these routes use of the hub. */
+export type FleetRouteDeps = Pick<HubContext, 'audit' | 'bus' | 'chainTests' | 'deviceTests' | 'devices' | 'now' | 'residents' | 'tenants' | 'writer'>;
+
+export const fleetRoutes = (ctx: FleetRouteDeps): FastifyPluginAsyncTypebox => async (app) => {
   // Spreadsheets export CSV; parsed in the route so every error can be reported by line.
   app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: CSV_BODY_LIMIT }, (_req, body, done) => done(null, body));
 

@@ -6,7 +6,6 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { timingSafeEqual } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { can } from '../../core/access.ts';
-import type { HubContext } from '../../context.ts';
 import { forbidden, unauthorized } from '../errors.ts';
 
 export type MetricsOptions = { registry: Registry; token: string | null };
@@ -17,7 +16,7 @@ function sameToken(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-export const metricsRoutes = (_ctx: HubContext, o: MetricsOptions): FastifyPluginAsyncTypebox => async (app) => {
+export const metricsRoutes = (o: MetricsOptions): FastifyPluginAsyncTypebox => async (app) => {
   app.get('/metrics', {
     onRequest: async (req) => {
       const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];

@@ -13,7 +13,10 @@ const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const Days = Type.Integer({ minimum: 1, maximum: 36_500 });
 const Policy = Type.Object({ eventsDays: Days, telemetryDays: Days, auditDays: Days }, { additionalProperties: false });
 
-export const privacyRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
+/** What these routes use of the hub. */
+export type PrivacyRouteDeps = Pick<HubContext, 'audit' | 'now' | 'residents' | 'retention' | 'subjects'>;
+
+export const privacyRoutes = (ctx: PrivacyRouteDeps): FastifyPluginAsyncTypebox => async (app) => {
   const visibleResident = (req: Parameters<typeof principalOf>[0], id: string) => {
     const r = ctx.residents.get(id);
     if (!r || !servesTenant(principalOf(req), r.tenantId)) throw notFound('resident');

@@ -7,7 +7,10 @@ import { logAccess } from '../access-log.ts';
 import { assertServes, principalOf, requires, tenantScope } from '../auth.ts';
 import { badRequest, notFound } from '../errors.ts';
 
-export const residentRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
+/** What these routes use of the hub. */
+export type ResidentRouteDeps = Pick<HubContext, 'audit' | 'now' | 'residents' | 'tenants'>;
+
+export const residentRoutes = (ctx: ResidentRouteDeps): FastifyPluginAsyncTypebox => async (app) => {
   /** The resident if the user serves its municipality; another municipality's does not exist for them (404). */
   function visibleResident(p: Principal, id: string): Resident {
     const r = ctx.residents.get(id);

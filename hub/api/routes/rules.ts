@@ -8,7 +8,10 @@ import { notFound } from '../errors.ts';
 
 const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
-export const ruleRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
+/** What these routes use of the hub. */
+export type RuleRouteDeps = Pick<HubContext, 'audit' | 'now' | 'rules' | 'tenants'>;
+
+export const ruleRoutes = (ctx: RuleRouteDeps): FastifyPluginAsyncTypebox => async (app) => {
   function visibleRule(req: Parameters<typeof principalOf>[0], id: string): Rule {
     const r = ctx.rules.get(id);
     if (!r || !servesTenant(principalOf(req), r.tenantId)) throw notFound('rule');

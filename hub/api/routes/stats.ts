@@ -13,7 +13,6 @@ import {
   presetPeriod, SERIES_METRICS, type SeriesBucket, type SeriesMetric, summarizeStats, withMissedShare,
 } from '../../core/stats.ts';
 import type { HubContext } from '../../context.ts';
-import { StatsStore } from '../../store/stats.ts';
 import { assertServes, principalOf, requires } from '../auth.ts';
 import { badRequest, notFound } from '../errors.ts';
 
@@ -60,8 +59,11 @@ const SeriesSchema = Type.Object({
 
 const csvText = (rows: (string | number | null)[][]) => `\uFEFF${stringify(rows.map((r) => r.map((v) => (v === null ? '' : v))), { delimiter: ';', record_delimiter: 'windows' })}`;
 
-export const statsRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
-  const store = new StatsStore(ctx.db);
+/** What these routes use of the hub. */
+export type StatsRouteDeps = Pick<HubContext, 'audit' | 'now' | 'stats' | 'tenants' | 'timeseries'>;
+
+export const statsRoutes = (ctx: StatsRouteDeps): FastifyPluginAsyncTypebox => async (app) => {
+  const store = ctx.stats;
 
   function periodOf(q: Static<typeof PeriodQuery>): Period {
     if (q.period) return presetPeriod(q.period, ctx.now());

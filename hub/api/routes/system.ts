@@ -28,7 +28,10 @@ export class GuessLimit {
   }
 }
 
-export const systemRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
+/** What these routes use of the hub. */
+export type SystemRouteDeps = Pick<HubContext, 'audit' | 'bus' | 'connectedDevices' | 'health' | 'ingest' | 'liveClients' | 'now' | 'people' | 'timeseries' | 'users'>;
+
+export const systemRoutes = (ctx: SystemRouteDeps): FastifyPluginAsyncTypebox => async (app) => {
   const guesses = new GuessLimit();
   let dummyHash: Promise<string> | null = null;
   const Health = Type.Object({

@@ -15,7 +15,10 @@ import { badRequest, conflict, forbidden, notFound } from '../errors.ts';
 const Params = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const Password = Type.String({ minLength: 1, maxLength: 200 });
 
-export const userRoutes = (ctx: HubContext): FastifyPluginAsyncTypebox => async (app) => {
+/** What these routes use of the hub. */
+export type UserRouteDeps = Pick<HubContext, 'audit' | 'bus' | 'log' | 'now' | 'people' | 'tenants' | 'users'>;
+
+export const userRoutes = (ctx: UserRouteDeps): FastifyPluginAsyncTypebox => async (app) => {
   const hash = (password: string) => hashPassword(password, ctx.people.scrypt);
   const checkPassword = (password: string, username: string) => {
     const problem = passwordProblem(password, username, ctx.people.minPasswordLength);
