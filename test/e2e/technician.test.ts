@@ -160,6 +160,8 @@ describe('the technician\'s workspace', () => {
     await page.waitForSelector('[data-testid=live-status]:has-text("Direkte")');
     await page.getByTestId('view-fleet').click();
     await page.getByTestId('fleet').waitFor();
+    // The summary arrives with its own request after the panel shows.
+    await page.getByTestId('fleet-summary').first().waitFor();
     expect(await page.getByTestId('fleet-summary').count()).toBe(1);
     await page.getByTestId('view-queue').click();
     await page.waitForSelector('[data-testid=live-status]:has-text("Direkte")');
