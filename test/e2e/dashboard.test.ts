@@ -6,7 +6,6 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildDashboard } from '../../dashboard/build.ts';
 import { topics } from '../../hub/core/topics.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { accessible, signInPage } from '../helpers/dashboard.ts';
@@ -26,7 +25,6 @@ async function start(): Promise<TestHub> {
 }
 
 beforeAll(async () => {
-  await buildDashboard();
   mkdirSync(SHOTS, { recursive: true });
   httpPort = await freePort();
   t = await start();

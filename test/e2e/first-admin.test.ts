@@ -1,7 +1,6 @@
 /** The first administrator signs in with the generated password and must change it first. */
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDashboard } from '../../dashboard/build.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { accessible, signInPage } from '../helpers/dashboard.ts';
 import { startTestHub, type TestHub } from '../helpers/hub.ts';
@@ -10,7 +9,6 @@ let browser: Browser;
 let t: TestHub;
 const pageErrors: string[] = [];
 beforeAll(async () => {
-  await buildDashboard();
   t = await startTestHub({ config: { adminPassword: null } });
   browser = await launchBrowser();
 }, 120_000);

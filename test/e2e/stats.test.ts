@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildDashboard } from '../../dashboard/build.ts';
 import type { Alarm } from '../../hub/core/alarms.ts';
 import { topics } from '../../hub/core/topics.ts';
 import { launchBrowser } from '../helpers/browser.ts';
@@ -27,7 +26,6 @@ async function press(dev: Registered, type: string, extra: Record<string, unknow
 }
 
 beforeAll(async () => {
-  await buildDashboard();
   t = await startTestHub({ clock, config: { scheduler: { tickMs: 250, silenceEveryMs: 1e12 } } });
   for (const [id, name] of [['0301', 'Oslo'], ['4601', 'Bergen']]) await t.api('POST', '/api/tenants', { id, name });
   await t.api('POST', '/api/users', { username: 'leder', password: 'Nattevakt-Kaffe-7', role: 'leader', tenantIds: ['0301', '4601'] });

@@ -8,7 +8,6 @@
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildDashboard } from '../../dashboard/build.ts';
 import { topics } from '../../hub/core/topics.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { accessible, signInPage } from '../helpers/dashboard.ts';
@@ -21,7 +20,6 @@ let url: string;
 const pageErrors: string[] = [];
 
 beforeAll(async () => {
-  await buildDashboard();
   t = await startTestHub();
   url = `${t.httpUrl}/`;
   await t.api('POST', '/api/tenants', { id: '0301', name: 'Oslo' });
