@@ -3,10 +3,10 @@
  * `{ id, method, args }` with `{ id, result }` or `{ id, error }`, one at a time, in order.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { EmbeddedSeriesFile } from './embedded.ts';
+import { EmbeddedSeriesFile, type Method } from './embedded.ts';
 
 const file = new EmbeddedSeriesFile((workerData as { dataDir: string }).dataDir);
-type Call = { id: number; method: 'write' | 'query' | 'sum' | 'sumBuckets' | 'deletePoints' | 'close'; args: unknown[] };
+type Call = { id: number; method: Method; args: unknown[] };
 
 parentPort?.on('message', (m: Call) => {
   void (async () => {

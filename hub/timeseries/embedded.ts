@@ -19,7 +19,8 @@ export function seriesKey(tags: Tags): string {
   return Object.keys(tags).sort().map((k) => `${k}=${tags[k]}`).join(',');
 }
 
-type Method = 'write' | 'query' | 'sum' | 'sumBuckets' | 'deletePoints' | 'close';
+/** What the hub asks of the worker: the calls of the file below. */
+export type Method = 'write' | 'query' | 'sum' | 'sumBuckets' | 'deletePoints' | 'close';
 
 /**
  * The production build has the compiled worker beside this file. The sources (`npm start`, the
