@@ -8,8 +8,7 @@
  *   npm run bench:fanin -- --devices 50 --seconds 10
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -60,7 +59,7 @@ async function viaHub(): Promise<Result> {
   const dir = tempDir('bench-fanin-');
   const password = 'bench-admin-password';
   // The production build when there is one (npm run build), as the hub runs in its image.
-  const hub = await spawnHub({ DATA_DIR: dir, MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', HUB_ADMIN_PASSWORD: password }, undefined, { compiled: existsSync(join(ROOT, 'build/hub/main.js')) });
+  const hub = await spawnHub({ DATA_DIR: dir, MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', HUB_ADMIN_PASSWORD: password }, undefined, { compiled: 'if-built' });
   try {
     const api = new HubApi(`http://127.0.0.1:${hub.httpPort}`);
     await api.login('admin', password);

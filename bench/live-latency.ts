@@ -7,7 +7,7 @@
  *   npm run bench:live -- --background 5000 --rate 2000 --presses 500
  */
 import mqtt, { type MqttClient } from 'mqtt';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { topics } from '../hub/core/topics.ts';
 import { HubApi } from '../simulators/hub-api.ts';
@@ -56,18 +56,12 @@ async function hubSide(): Promise<Side> {
   const dir = tempDir('bench-live-');
   // The production build when there is one (npm run build), as the hub runs in its image.
   const hub = await spawnHub({ DATA_DIR: dir, MQTT_PORT: '0', HTTP_PORT: '0', HOST: '127.0.0.1', HUB_ADMIN_PASSWORD: ADMIN_PASSWORD, MQTT_MAX_PENDING_PER_ADDRESS: '100000' },
-    undefined, { compiled: existsSync('build/hub/main.js') });
+    undefined, { compiled: 'if-built' });
   const base = `http://127.0.0.1:${hub.httpPort}`;
   const api = new HubApi(base);
   await api.login('admin', ADMIN_PASSWORD);
   await api.ensureTenant('9904', 'Live');
-  const creds: Cred[] = [];
-  const total = background + alarmDevices;
-  for (let from = 0; from < total; from += 5000) {
-    const rows = Array.from({ length: Math.min(5000, total - from) }, (_, k) => `9904,safety_alarm,LIVE-${from + k},,3600`);
-    const res = await api.call<{ created: { mqtt: { username: string; password: string } }[] }>('POST', '/api/devices/import', { csv: `tenantId,kind,serial,residentId,heartbeatIntervalSeconds\n${rows.join('\n')}\n` });
-    for (const c of res.created) creds.push({ id: c.mqtt.username, password: c.mqtt.password });
-  }
+  const creds: Cred[] = await api.importDevices('9904', 'safety_alarm', background + alarmDevices, 'LIVE');
   const url = `mqtt://127.0.0.1:${hub.mqttPort}`;
   const bg = await connectAll(url, creds.slice(0, background));
   const al = await connectAll(url, creds.slice(background));

@@ -21,7 +21,7 @@
  * with `--devices 19900`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { HubApi } from '../simulators/hub-api.ts';
@@ -195,17 +195,12 @@ async function hubServer(): Promise<{ server: Server; creds: Cred[]; api: HubApi
   const mqttPort = await freePort();
   const httpPort = await freePort();
   const env = { DATA_DIR: dir, MQTT_PORT: String(mqttPort), HTTP_PORT: String(httpPort), HOST: '127.0.0.1', HUB_ADMIN_PASSWORD: password, MQTT_MAX_PENDING_PER_ADDRESS: '100000', METRICS_TOKEN: 'bench-metrics-token' };
-  const start = () => spawnHub(env, undefined, { compiled: existsSync('build/hub/main.js') });
+  const start = () => spawnHub(env, undefined, { compiled: 'if-built' });
   let hub: HubProcess = await start();
   const api = new HubApi(`http://127.0.0.1:${httpPort}`);
   await api.login('admin', password);
   await api.ensureTenant(TENANT, 'Storm');
-  const creds: Cred[] = [];
-  for (let from = 0; from < DEVICES; from += 5000) {
-    const rows = Array.from({ length: Math.min(5000, DEVICES - from) }, (_, k) => `${TENANT},safety_alarm,STORM-${from + k},,3600`);
-    const res = await api.call<{ created: { mqtt: { username: string; password: string } }[] }>('POST', '/api/devices/import', { csv: `tenantId,kind,serial,residentId,heartbeatIntervalSeconds\n${rows.join('\n')}\n` });
-    for (const c of res.created) creds.push({ id: c.mqtt.username, password: c.mqtt.password });
-  }
+  const creds: Cred[] = await api.importDevices(TENANT, 'safety_alarm', DEVICES, 'STORM');
   const metrics = async () => (await fetch(`http://127.0.0.1:${httpPort}/metrics`, { headers: { authorization: 'Bearer bench-metrics-token' } })).text();
   const value = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
   const batches = async (): Promise<Batches> => {

@@ -3,6 +3,8 @@
  * "hub ready" line to learn its ports. Used by the demo, the crash tests and the benchmarks.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -15,12 +17,16 @@ export type HubProcess = {
   kill(signal?: NodeJS.Signals): Promise<void>;
 };
 
+const BUILT = 'build/hub/main.js';
+
 /**
  * `onLine` sees every line the hub prints after it is ready. `compiled` runs the production
- * build (`npm run build`: build/hub/main.js) with plain Node instead of the sources.
+ * build (`npm run build`: build/hub/main.js) with plain Node instead of the sources; `if-built`
+ * does so when there is a build (the benchmarks: as the hub runs in its image).
  */
-export async function spawnHub(env: Record<string, string>, onLine?: (line: string) => void, opts: { compiled?: boolean } = {}): Promise<HubProcess> {
-  const args = opts.compiled ? ['build/hub/main.js'] : ['--import', 'tsx', 'hub/main.ts'];
+export async function spawnHub(env: Record<string, string>, onLine?: (line: string) => void, opts: { compiled?: boolean | 'if-built' } = {}): Promise<HubProcess> {
+  const compiled = opts.compiled === 'if-built' ? existsSync(join(ROOT, BUILT)) : !!opts.compiled;
+  const args = compiled ? [BUILT] : ['--import', 'tsx', 'hub/main.ts'];
   const proc = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
