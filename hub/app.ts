@@ -227,7 +227,10 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
         await api.close();
         await mqtt.close();
         bus.off('timeseries');
+        // The device state heartbeats left in memory, with whatever else is queued.
+        const state = ingest.close();
         writer.flush();
+        await state;
         await series.close();
         await timeseries.close();
         db.close();

@@ -125,8 +125,12 @@ export type EventType = DeviceEvent['type'];
 
 /** Event types that are telemetry: they update device state and go to time series only. */
 export const TELEMETRY_TYPES = ['heartbeat', 'position'] as const;
+export type TelemetryEvent = Extract<DeviceEvent, { type: (typeof TELEMETRY_TYPES)[number] }>;
 export function isTelemetry(type: string): boolean {
   return (TELEMETRY_TYPES as readonly string[]).includes(type);
+}
+export function isTelemetryEvent(event: DeviceEvent): event is TelemetryEvent {
+  return isTelemetry(event.type);
 }
 
 export function eventTypesOf(kind: DeviceKind): string[] {

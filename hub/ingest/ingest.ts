@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { AlarmChange } from '../alarms/service.ts';
 import type { EventBus } from '../bus.ts';
 import { decodeEvent, decodeStatus, type RejectCode } from '../core/decode.ts';
-import { type DeviceEvent, isTelemetry } from '../core/events.ts';
+import { type DeviceEvent, isTelemetryEvent } from '../core/events.ts';
 import type { DeviceIdentity, DeviceStore } from '../store/devices.ts';
 import type { EventStore } from '../store/events.ts';
 import type { GroupCommitWriter } from '../store/writer.ts';
@@ -36,6 +36,13 @@ export type IngestDeps = {
   reactor?: Reactor<AlarmChange>;
 };
 
+/**
+ * How long a heartbeat's or a position's device state ("last seen", battery, signal, position)
+ * may wait in memory before it is written: a crash of the hub loses at most this much of it.
+ * Care events are written in their own commit, before they are acknowledged.
+ */
+export const STATE_WRITE_MS = 500;
+
 export type IngestOutcome = 'stored' | 'duplicate' | 'conflict' | 'telemetry' | 'rejected' | 'status';
 
 export type IngestCounters = Record<IngestOutcome, number>;
@@ -43,6 +50,7 @@ export type IngestCounters = Record<IngestOutcome, number>;
 export class Ingest {
   readonly counters: IngestCounters = { stored: 0, duplicate: 0, conflict: 0, telemetry: 0, rejected: 0, status: 0 };
   private readonly connections = new Map<string, number>();
+  private stateTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly d: IngestDeps) {}
 
@@ -61,13 +69,16 @@ export class Ingest {
       return 'rejected';
     }
     const event = decoded.event;
-    if (isTelemetry(event.type)) {
+    if (isTelemetryEvent(event)) {
       // Heartbeats and positions are not care events: the device is acknowledged without waiting
       // for the commit (it follows in the next group commit, before any later write), and that
       // commit need not wait for the disk. A crash of the hub may lose the last commit window of
       // "last seen", a power cut what the operating system had not yet written; never a care event.
+      // The device's state is held and written in batches (DeviceStore.noteTelemetry); noted in
+      // the commit's turn, in order with every other write.
       void this.d.writer.run(() => {
-        this.applyState(device, event, receivedAt);
+        this.d.devices.noteTelemetry(device.deviceId, receivedAt, event);
+        this.scheduleStateWrite();
         return this.d.reactor?.onEvent(device, event, receivedAt) ?? [];
       }, { durable: false }).then(
         (changes) => this.d.reactor?.publish(changes),
@@ -101,22 +112,33 @@ export class Ingest {
     return stored.inserted === 'conflict' ? 'conflict' : 'stored';
   }
 
+  /** A care event's mark on its device. */
   private applyState(device: DeviceIdentity, event: DeviceEvent, at: Date): void {
-    const { devices } = this.d;
-    devices.markEvent(device.deviceId, at, event.ts);
-    switch (event.type) {
-      case 'heartbeat':
-        devices.setHeartbeat(device.deviceId, event);
-        break;
-      case 'battery_low':
-        devices.setBattery(device.deviceId, event.battery);
-        break;
-      case 'position':
-        devices.setPosition(device.deviceId, { lat: event.lat, lon: event.lon, accuracy: event.accuracy, at: at.toISOString(), deviceTs: event.ts });
-        break;
-      default:
-        break;
-    }
+    this.d.devices.markEvent(device.deviceId, at, event.ts);
+    if (event.type === 'battery_low') this.d.devices.setBattery(device.deviceId, event.battery);
+  }
+
+  /** Telemetry's device state is written at most `STATE_WRITE_MS` after it arrived. */
+  private scheduleStateWrite(): void {
+    if (this.stateTimer) return;
+    this.stateTimer = setTimeout(() => {
+      this.stateTimer = null;
+      void this.writeState();
+    }, STATE_WRITE_MS);
+  }
+
+  private writeState(): Promise<void> {
+    return this.d.writer.run(() => { this.d.devices.writeTelemetry(); }, { durable: false }).catch((err: unknown) => {
+      this.d.log.error({ err }, 'ingest: could not write device state; kept for the next write');
+      this.scheduleStateWrite();
+    });
+  }
+
+  /** Writes the device state held so far (on shutdown, before the store closes). */
+  close(): Promise<void> {
+    if (this.stateTimer) clearTimeout(this.stateTimer);
+    this.stateTimer = null;
+    return this.writeState();
   }
 
   private async reject(device: DeviceIdentity, code: RejectCode, reason: string, at: Date): Promise<void> {

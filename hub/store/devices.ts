@@ -1,4 +1,4 @@
-import { DEFAULT_HEARTBEAT_SECONDS, type DeviceKind } from '../core/events.ts';
+import { DEFAULT_HEARTBEAT_SECONDS, type DeviceKind, type TelemetryEvent } from '../core/events.ts';
 import { type DeviceMemory, EMPTY_MEMORY } from '../core/rules.ts';
 import type { LastTest, TestResult } from '../core/chain-test.ts';
 import { type DeviceState, deviceStates, type FleetPolicy } from '../core/fleet.ts';
@@ -37,6 +37,21 @@ const RECENT_MS = 24 * 3600 * 1000;
 
 /** What the broker and ingest need to know about a connected device. */
 export type DeviceIdentity = { deviceId: string; tenantId: string; kind: DeviceKind };
+
+/** What a device's telemetry said since its state was last written. */
+type PendingState = {
+  seenAt: string;
+  accepted: number;
+  skew: number | null;
+  heartbeat: { battery: number; signal: number; firmware: string } | null;
+  position: { lat: number; lon: number; accuracy: number; at: string; deviceTs: string } | null;
+};
+
+/** The device's clock minus the hub's, in seconds (one decimal); null for a time that is no time. */
+function skewOf(at: Date, deviceTs: string): number | null {
+  const skew = (Date.parse(deviceTs) - at.getTime()) / 1000;
+  return Number.isFinite(skew) ? Math.round(skew * 10) / 10 : null;
+}
 
 const KIND_PREFIX: Record<DeviceKind, string> = {
   safety_alarm: 'sa', door_lock: 'dl', gps_tracker: 'gps', medicine_dispenser: 'md',
@@ -78,6 +93,14 @@ function fromRow(r: Row, policy: DeviceHealthPolicy): Device {
 
 export class DeviceStore {
   private readonly stmt;
+  /**
+   * Device state from heartbeats and positions, held here and written in batches
+   * (`writeTelemetry`): a fleet sending thousands a second costs one row update per device per
+   * batch, not one per message. Every read of device state here writes it first, and so does
+   * every other write of the same columns, so nobody reads an older state than before and a
+   * later care event is never overwritten by an earlier heartbeat.
+   */
+  private pending = new Map<string, PendingState>();
 
   constructor(private readonly db: Db, private readonly policy: DeviceHealthPolicy) {
     this.stmt = {
@@ -91,7 +114,8 @@ export class DeviceStore {
       qos0: db.prepare('UPDATE devices SET qos0_care_count = qos0_care_count + 1, last_qos0_care_at = ? WHERE id = ?'),
       idConflict: db.prepare('UPDATE devices SET id_conflict_count = id_conflict_count + 1, last_id_conflict_at = ? WHERE id = ?'),
       refusedConnect: db.prepare('UPDATE devices SET refused_connect_count = refused_connect_count + 1, last_refused_connect = ?, last_refused_connect_at = ? WHERE id = ?'),
-      heartbeat: db.prepare('UPDATE devices SET battery = ?, signal = ?, firmware = ? WHERE id = ?'),
+      telemetry: db.prepare(`UPDATE devices SET last_seen_at = max(coalesce(last_seen_at, ''), ?), accepted_count = accepted_count + ?, clock_skew_s = ?,
+        battery = coalesce(?, battery), signal = coalesce(?, signal), firmware = coalesce(?, firmware) WHERE id = ?`),
       battery: db.prepare('UPDATE devices SET battery = ? WHERE id = ?'),
       position: db.prepare('UPDATE devices SET lat = ?, lon = ?, accuracy = ?, position_at = ?, position_device_ts = ? WHERE id = ? AND (position_at IS NULL OR position_at <= ?)'),
       online: db.prepare('UPDATE devices SET online = ? WHERE id = ?'),
@@ -118,6 +142,7 @@ export class DeviceStore {
   }
 
   get(id: string): Device | undefined {
+    this.settle(id);
     const r = this.stmt.get.get(id) as Row | undefined;
     return r && fromRow(r, this.policy);
   }
@@ -128,6 +153,7 @@ export class DeviceStore {
    * listed only when asked for, or when the state asked for is `decommissioned`.
    */
   list(tenantIds: readonly string[] | 'all', q: DeviceQuery = {}): Device[] {
+    this.writeTelemetry();
     const where: string[] = [];
     const args: unknown[] = [];
     if (tenantIds !== 'all') {
@@ -216,8 +242,62 @@ export class DeviceStore {
    * off it (the device's time minus the hub's, in seconds). Nothing here trusts the device's time.
    */
   markEvent(id: string, at: Date, deviceTs: string): void {
-    const skew = (Date.parse(deviceTs) - at.getTime()) / 1000;
-    this.stmt.seenEvent.run(at.toISOString(), Number.isFinite(skew) ? Math.round(skew * 10) / 10 : null, id);
+    this.settle(id);
+    this.stmt.seenEvent.run(at.toISOString(), skewOf(at, deviceTs), id);
+  }
+
+  /**
+   * A heartbeat or a position, accepted at the hub's time `at`: what `markEvent` and the setters
+   * would write, held until `writeTelemetry` (or a read, or another write of the device) writes it.
+   */
+  noteTelemetry(id: string, at: Date, t: TelemetryEvent): void {
+    const seenAt = at.toISOString();
+    let p = this.pending.get(id);
+    if (!p) {
+      p = { seenAt, accepted: 0, skew: null, heartbeat: null, position: null };
+      this.pending.set(id, p);
+    }
+    if (seenAt > p.seenAt) p.seenAt = seenAt;
+    p.accepted++;
+    p.skew = skewOf(at, t.ts);
+    if (t.type === 'heartbeat') p.heartbeat = { battery: t.battery, signal: t.signal, firmware: t.firmware };
+    // The newest position by the hub's received time, never by the device's clock: one fix
+    // dated years ahead must not freeze it. The device's time is kept beside it.
+    else if (!p.position || seenAt >= p.position.at) p.position = { lat: t.lat, lon: t.lon, accuracy: t.accuracy, at: seenAt, deviceTs: t.ts };
+  }
+
+  /** Devices with telemetry not yet written. */
+  pendingTelemetry(): number {
+    return this.pending.size;
+  }
+
+  /** Writes the telemetry held so far (in the caller's transaction, or one of its own). */
+  writeTelemetry(): number {
+    if (this.pending.size === 0) return 0;
+    const batch = this.pending;
+    this.pending = new Map();
+    try {
+      this.db.transaction(() => { for (const [id, p] of batch) this.writePending(id, p); })();
+    } catch (err) {
+      // Not written: kept for the next try, behind anything newer noted meanwhile.
+      for (const [id, p] of batch) if (!this.pending.has(id)) this.pending.set(id, p);
+      throw err;
+    }
+    return batch.size;
+  }
+
+  /** Writes one device's held telemetry before anything reads or writes the same state. */
+  private settle(id: string): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.writePending(id, p);
+    this.pending.delete(id);
+  }
+
+  private writePending(id: string, p: PendingState): void {
+    const h = p.heartbeat;
+    this.stmt.telemetry.run(p.seenAt, p.accepted, p.skew, h?.battery ?? null, h?.signal ?? null, h?.firmware ?? null, id);
+    if (p.position) this.stmt.position.run(p.position.lat, p.position.lon, p.position.accuracy, p.position.at, p.position.deviceTs, id, p.position.at);
   }
 
   /** A care event came with QoS 0: stored, but its sender could not know it arrived. */
@@ -235,20 +315,9 @@ export class DeviceStore {
     this.stmt.refusedConnect.run(reason, at.toISOString(), id);
   }
 
-  setHeartbeat(id: string, h: { battery: number; signal: number; firmware: string }): void {
-    this.stmt.heartbeat.run(h.battery, h.signal, h.firmware, id);
-  }
-
   setBattery(id: string, battery: number): void {
+    this.settle(id);
     this.stmt.battery.run(battery, id);
-  }
-
-  /**
-   * Keeps the newest position by the hub's received time (`at`), never by the device's clock:
-   * one fix dated years ahead must not freeze the position. `deviceTs` is kept beside it.
-   */
-  setPosition(id: string, p: { lat: number; lon: number; accuracy: number; at: string; deviceTs: string }): void {
-    this.stmt.position.run(p.lat, p.lon, p.accuracy, p.at, p.deviceTs, id, p.at);
   }
 
   setOnline(id: string, online: boolean): void {
@@ -285,6 +354,7 @@ export class DeviceStore {
    * silent, and there may be a hundred thousand of them.
    */
   silentCandidates(now: Date, minIntervals: number): { id: string; tenantId: string; residentId: string | null; lastSeenAt: string; intervalSeconds: number; maintenanceUntil: string | null }[] {
+    this.writeTelemetry();
     return (this.db.prepare(
       `SELECT id, tenant_id, resident_id, coalesce(last_seen_at, created_at) AS seen, heartbeat_interval_s, maintenance_until
        FROM devices

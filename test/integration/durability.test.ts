@@ -64,6 +64,34 @@ describe('SIGKILL after PUBACK', () => {
   });
 });
 
+describe('SIGKILL a second after heartbeats', () => {
+  it('has their device state: held in memory for at most half a second, written without anyone reading it', async () => {
+    const dir = tempDir('hub-heartbeat-state-');
+    let hub: ChildHub | null = await startChildHub(dir);
+    try {
+      const api = await signIn(hub.httpPort);
+      const dev = await registerDevice(api, 'safety_alarm');
+      const client = await connectDevice(`mqtt://127.0.0.1:${hub.mqttPort}`, dev);
+      client.on('error', () => { /* the hub is killed, on purpose */ });
+      const sentAt = Date.now();
+      for (const battery of [44, 43, 41]) {
+        await client.publishAsync(topics.events(dev.id), JSON.stringify({ id: `hb-${battery}`, ts: new Date().toISOString(), type: 'heartbeat', battery, signal: -71, firmware: '3.1.0' }), { qos: 1 });
+      }
+      await new Promise((r) => setTimeout(r, 1200));
+      await hub.kill('SIGKILL');
+      client.end(true);
+
+      hub = await startChildHub(dir);
+      const device = (await (await signIn(hub.httpPort))('GET', `/api/devices/${dev.id}`)).body;
+      expect(device).toMatchObject({ battery: 41, signal: -71, firmware: '3.1.0', acceptedCount: 3 });
+      expect(Date.parse(device.lastSeenAt)).toBeGreaterThanOrEqual(sentAt - 1000);
+    } finally {
+      await hub?.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('SIGKILL while an alarm waits for its escalation deadline', () => {
   it('escalates it on time after the restart', async () => {
     const dir = tempDir('hub-escalation-');
@@ -109,6 +137,12 @@ describe('SIGTERM during a burst', () => {
       const devs = await Promise.all(Array.from({ length: 20 }, () => registerDevice(api, 'safety_alarm')));
       const clients = await Promise.all(devs.map((d) => connectDevice(`mqtt://127.0.0.1:${hub!.mqttPort}`, d)));
       for (const c of clients) c.on('error', () => { /* the hub goes away, on purpose */ });
+      // A heartbeat of a device outside the burst, just before: its device state is still in
+      // memory when the signal comes.
+      const quiet = await registerDevice(api, 'safety_alarm');
+      const quietClient = await connectDevice(`mqtt://127.0.0.1:${hub.mqttPort}`, quiet);
+      quietClient.on('error', () => { /* as above */ });
+      await quietClient.publishAsync(topics.events(quiet.id), JSON.stringify({ id: 'hb-before', ts: new Date().toISOString(), type: 'heartbeat', battery: 37, signal: -88, firmware: '2.0.9' }), { qos: 1 });
       const acked: string[] = [];
       let stopping: Promise<void> | null = null;
       const proc = hub.proc;
@@ -125,7 +159,7 @@ describe('SIGTERM during a burst', () => {
       await stopping;
       expect(await exited).toBe(0);
       expect(hub.output()).toContain('shut down');
-      for (const c of clients) c.end(true);
+      for (const c of [...clients, quietClient]) c.end(true);
       const ackedAtStop = [...acked];
       expect(ackedAtStop.length).toBeGreaterThanOrEqual(100);
 
@@ -136,6 +170,7 @@ describe('SIGTERM during a burst', () => {
         for (const r of (await after('GET', `/api/devices/${d.id}/events?limit=1000`)).body as { event: { id: string } }[]) stored.add(`${d.id}/${r.event.id}`);
       }
       expect(ackedAtStop.filter((k) => !stored.has(k))).toEqual([]);
+      expect((await after('GET', `/api/devices/${quiet.id}`)).body).toMatchObject({ battery: 37, signal: -88, firmware: '2.0.9' });
     } finally {
       await hub?.kill();
       rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,10 @@
-/** The operational store's group commit, on a real SQLite file. */
+/** The operational store's group commit and the device state held between writes, on a real SQLite file. */
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_FLEET_POLICY } from '../../hub/core/fleet.ts';
 import { openDatabase } from '../../hub/store/db.ts';
+import { DeviceStore } from '../../hub/store/devices.ts';
+import { TenantStore } from '../../hub/store/tenants.ts';
 import { GroupCommitWriter } from '../../hub/store/writer.ts';
 import { tempDir } from '../helpers/hub.ts';
 
@@ -54,5 +57,74 @@ describe('group commit', () => {
     expect(during).toEqual([1, 1, 2, 2, 2]);
     expect(mode()).toBe(2);
     expect((db.prepare('SELECT count(*) AS n FROM s').get() as { n: number }).n).toBe(5);
+  });
+});
+
+describe('device state from telemetry', () => {
+  const t0 = new Date('2026-03-01T10:00:00.000Z');
+  const at = (s: number) => new Date(t0.getTime() + s * 1000);
+  let clock = t0;
+  const devices = new DeviceStore(db, { clockSkewSeconds: 120, fleet: DEFAULT_FLEET_POLICY, now: () => clock });
+  new TenantStore(db).create({ id: '0301', name: 'Telemetri' }, t0);
+  const make = (serial: string) => (devices.create({ tenantId: '0301', kind: 'gps_tracker', serial, heartbeatIntervalSeconds: 60 }, t0) as { device: { id: string } }).device.id;
+  type Raw = { last_seen_at: string | null; accepted_count: number; battery: number | null; signal: number | null; lat: number | null; clock_skew_s: number | null };
+  const raw = (id: string) => db.prepare('SELECT last_seen_at, accepted_count, battery, signal, lat, clock_skew_s FROM devices WHERE id = ?').get(id) as Raw;
+  const hb = (s: number, battery: number, skew = 0) => ({ id: `hb-${s}`, type: 'heartbeat' as const, ts: at(s + skew).toISOString(), battery, signal: -70, firmware: '1.0' });
+  const pos = (s: number, lat: number, deviceTs = at(s)) => ({ id: `p-${s}`, type: 'position' as const, ts: deviceTs.toISOString(), lat, lon: 10.7, accuracy: 8 });
+
+  it('holds heartbeats and positions in memory and writes one update per device', () => {
+    const a = make('TEL-A');
+    const b = make('TEL-B');
+    devices.noteTelemetry(a, at(1), hb(1, 90));
+    devices.noteTelemetry(a, at(2), hb(2, 80, 30));
+    devices.noteTelemetry(a, at(3), pos(3, 59.9));
+    // A fix dated by a device clock years ahead is kept, but the hub's time decides which is newest.
+    devices.noteTelemetry(a, at(4), pos(4, 60.1, new Date('2031-01-01T00:00:00Z')));
+    devices.noteTelemetry(b, at(5), hb(5, 70));
+    expect(devices.pendingTelemetry()).toBe(2);
+    expect(raw(a)).toMatchObject({ last_seen_at: null, accepted_count: 0, battery: null });
+    expect(devices.writeTelemetry()).toBe(2);
+    expect(devices.pendingTelemetry()).toBe(0);
+    expect(raw(a)).toEqual({ last_seen_at: at(4).toISOString(), accepted_count: 4, battery: 80, signal: -70, lat: 60.1, clock_skew_s: expect.any(Number) });
+    expect(raw(b)).toMatchObject({ last_seen_at: at(5).toISOString(), accepted_count: 1, battery: 70 });
+    // Nothing held: nothing to write.
+    expect(devices.writeTelemetry()).toBe(0);
+  });
+
+  it('is what every read sees, at once; a silent device that spoke is no longer a candidate', () => {
+    const c = make('TEL-C');
+    clock = at(3600);
+    expect(devices.silentCandidates(clock, 2).map((x) => x.id)).toContain(c);
+    devices.noteTelemetry(c, at(3599), hb(3599, 55));
+    expect(devices.silentCandidates(clock, 2).map((x) => x.id)).not.toContain(c);
+    devices.noteTelemetry(c, at(3600), hb(3600, 54));
+    expect(devices.get(c)).toMatchObject({ lastSeenAt: at(3600).toISOString(), battery: 54, acceptedCount: 2 });
+    devices.noteTelemetry(c, at(3601), hb(3601, 53));
+    expect(devices.list(['0301']).find((d) => d.id === c)).toMatchObject({ battery: 53, acceptedCount: 3 });
+    expect(devices.pendingTelemetry()).toBe(0);
+  });
+
+  it('is written before a later care event of the same device, which therefore has the last word', () => {
+    const d = make('TEL-D');
+    devices.noteTelemetry(d, at(10), hb(10, 60));
+    // battery_low after the heartbeat: its value stands, and the heartbeat still counts.
+    devices.markEvent(d, at(11), at(11).toISOString());
+    devices.setBattery(d, 9);
+    expect(raw(d)).toMatchObject({ battery: 9, accepted_count: 2, last_seen_at: at(11).toISOString() });
+    expect(devices.pendingTelemetry()).toBe(0);
+  });
+
+  it('keeps what it could not write, for the next write', () => {
+    const e = make('TEL-E');
+    devices.noteTelemetry(e, at(20), hb(20, 42));
+    db.exec("CREATE TRIGGER no_battery BEFORE UPDATE OF battery ON devices BEGIN SELECT RAISE(ABORT, 'disk says no'); END");
+    try {
+      expect(() => devices.writeTelemetry()).toThrow('disk says no');
+      expect(devices.pendingTelemetry()).toBe(1);
+    } finally {
+      db.exec('DROP TRIGGER no_battery');
+    }
+    expect(devices.writeTelemetry()).toBe(1);
+    expect(raw(e)).toMatchObject({ battery: 42, accepted_count: 1 });
   });
 });
