@@ -28,6 +28,9 @@ import type { GroupCommitWriter } from '../store/writer.ts';
 
 export type AlarmChange = { change: TransitionAction; alarm: Alarm };
 
+/** What the rules said about an event, before anything is written. */
+type Plan = { context: { residentId: string | null; maintenanceUntil: string | null }; out: ReturnType<typeof evaluate>; memoryChanged: boolean };
+
 /** A rule that failed, or (all null) the alarm code itself. */
 type Failure = RuleFailure | { ruleId: null; ruleKind: null; alarmType: null; message: string };
 
@@ -61,7 +64,9 @@ export class AlarmService {
   // ── reacting to events (inside the ingest commit) ─────────────────────────────────────────
 
   /**
-   * Runs in a savepoint of its own inside the event's commit. If the rules or the alarm code
+   * Inside the event's commit. The rules are read and run first; an event that would change
+   * nothing (most heartbeats) writes nothing and needs no savepoint. Otherwise the writes run in
+   * a savepoint of their own. If the rules or the alarm code
    * fail for this event, what they did is rolled back, but the event stays stored and is
    * acknowledged: a device must not resend forever while it looks healthy. The failure is
    * logged with the rule and the event, and raised as a technical alarm that names the rule.
@@ -70,7 +75,10 @@ export class AlarmService {
     let failures: Failure[];
     let changes: AlarmChange[];
     try {
-      ({ changes, failures } = this.d.alarms.atomically(() => this.react(device, event, receivedAt)));
+      const plan = this.plan(device, event, receivedAt);
+      // Most heartbeats change nothing: no savepoint for them.
+      if (this.changesNothing(device, event, plan, receivedAt)) return [];
+      ({ changes, failures } = this.d.alarms.atomically(() => this.react(device, event, receivedAt, plan)));
     } catch (err) {
       failures = [{ ruleId: null, ruleKind: null, alarmType: null, message: err instanceof Error ? err.message : String(err) }];
       changes = [];
@@ -104,7 +112,8 @@ export class AlarmService {
     }
   }
 
-  private react(device: DeviceIdentity, event: DeviceEvent, receivedAt: Date): { changes: AlarmChange[]; failures: RuleFailure[] } {
+  /** What the rules say about the event: reads only, so it needs no savepoint. */
+  private plan(device: DeviceIdentity, event: DeviceEvent, receivedAt: Date): Plan {
     const { devices, residents } = this.d;
     const rules = this.d.rules.forTenant(device.tenantId);
     const context = devices.context(device.deviceId);
@@ -112,8 +121,26 @@ export class AlarmService {
     const resident = needsResident ? residents.facts(context.residentId) : null;
     const memory = devices.memory(device.deviceId);
     const out = evaluate({ rules, deviceKind: device.kind, resident, memory, event, now: receivedAt });
+    return { context, out, memoryChanged: JSON.stringify(out.memory) !== JSON.stringify(memory) };
+  }
+
+  /**
+   * True when acting on the plan would write nothing: no rule failed, the device's rule memory
+   * stays, every effect is a clear or note of an alarm that is not active, and no chain test acts.
+   */
+  private changesNothing(device: DeviceIdentity, event: DeviceEvent, plan: Plan, receivedAt: Date): boolean {
+    if (plan.memoryChanged || plan.out.failures.length > 0) return false;
+    for (const effect of plan.out.effects) {
+      if (effect.do !== 'clear' && effect.do !== 'note') return false;
+      if (this.activeFor(device.deviceId, device.tenantId, effect.alarmType)) return false;
+    }
+    return !this.d.tests.acts(device.deviceId, device.kind, event.type, receivedAt);
+  }
+
+  private react(device: DeviceIdentity, event: DeviceEvent, receivedAt: Date, plan: Plan): { changes: AlarmChange[]; failures: RuleFailure[] } {
+    const { context, out } = plan;
     const failures = out.failures;
-    if (JSON.stringify(out.memory) !== JSON.stringify(memory)) devices.setMemory(device.deviceId, out.memory);
+    if (plan.memoryChanged) this.d.devices.setMemory(device.deviceId, out.memory);
 
     const changes: AlarmChange[] = [];
     for (const effect of out.effects) {

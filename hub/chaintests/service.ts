@@ -34,6 +34,12 @@ export class ChainTests {
     return d.do === 'mark' ? open : null;
   }
 
+  /** Whether `onEvent` would do anything for this event (reads only). */
+  acts(deviceId: string, kind: DeviceKind, eventType: string, now: Date): boolean {
+    const open = this.tests.openFor(deviceId);
+    return !!open && onDeviceEvent(open, kind, eventType, now).do !== 'none';
+  }
+
   marked(test: DeviceTest, alarm: Alarm): void {
     this.tests.update(alarmRaised(test, alarm.id));
   }

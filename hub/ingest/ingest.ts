@@ -18,7 +18,10 @@ import type { GroupCommitWriter } from '../store/writer.ts';
 import { telemetryPoint } from '../timeseries/measurements.ts';
 import type { TimeSeriesWriter } from '../timeseries/writer.ts';
 
-/** Reacts to accepted events inside their commit, and announces the outcome after it. */
+/**
+ * Reacts to accepted events inside their commit, and announces the outcome after it. `onEvent`
+ * keeps what it writes in a savepoint of its own and does not throw.
+ */
 export type Reactor<C> = {
   onEvent(device: DeviceIdentity, event: DeviceEvent, receivedAt: Date): C[];
   onConnected(device: DeviceIdentity, at: Date): C[];
@@ -75,12 +78,13 @@ export class Ingest {
       // commit need not wait for the disk. A crash of the hub may lose the last commit window of
       // "last seen", a power cut what the operating system had not yet written; never a care event.
       // The device's state is held and written in batches (DeviceStore.noteTelemetry); noted in
-      // the commit's turn, in order with every other write.
+      // the commit's turn, in order with every other write. The reactor keeps a savepoint of its
+      // own for what it writes, and most heartbeats write nothing: no savepoint for the job.
       void this.d.writer.run(() => {
         this.d.devices.noteTelemetry(device.deviceId, receivedAt, event);
         this.scheduleStateWrite();
         return this.d.reactor?.onEvent(device, event, receivedAt) ?? [];
-      }, { durable: false }).then(
+      }, { durable: false, savepoint: false }).then(
         (changes) => this.d.reactor?.publish(changes),
         (err: unknown) => this.d.log.error({ err, deviceId: device.deviceId, type: event.type }, 'ingest: could not store device state'),
       );

@@ -6,7 +6,7 @@
  */
 import { type Db, isStoreFailure } from './db.ts';
 
-type Job = { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void; durable: boolean };
+type Job = { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void; durable: boolean; savepoint: boolean };
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** Hears how each commit went: for health. A write's own error (a constraint) is not a store failure. */
@@ -28,7 +28,7 @@ export class GroupCommitWriter {
     const one = db.transaction((job: Job) => job.fn());
     this.commit = db.transaction((jobs: Job[]) => jobs.map((job): Outcome => {
       try {
-        return { ok: true, value: one(job) };
+        return { ok: true, value: job.savepoint ? one(job) : job.fn() };
       } catch (error) {
         // The store itself failed (full, locked, I/O): SQLite may have rolled back the whole
         // transaction already, so the batch fails as one, with the real cause.
@@ -46,10 +46,14 @@ export class GroupCommitWriter {
    * `synchronous = NORMAL`: in WAL mode the commit is in the operating system's hands when it
    * returns, without waiting for the disk. The next durable commit syncs the log, and with it
    * everything before. A batch with one durable write in it is synced as a whole.
+   *
+   * `savepoint: false` is for a `fn` that never throws after it has written (it keeps its own
+   * savepoint where it writes, and catches): it runs without one of its own, which is most of
+   * the cost of a write that, as most heartbeats, turns out to write nothing.
    */
-  run<T>(fn: () => T, opts: { durable?: boolean } = {}): Promise<T> {
+  run<T>(fn: () => T, opts: { durable?: boolean; savepoint?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject, durable: opts.durable ?? true });
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject, durable: opts.durable ?? true, savepoint: opts.savepoint ?? true });
       if (!this.scheduled) {
         this.scheduled = true;
         if (this.windowMs > 0) setTimeout(() => this.flush(), this.windowMs);

@@ -93,6 +93,32 @@ describe('a silent device', () => {
     await back.endAsync();
   });
 
+  it('raises from heartbeats the rules count (weak signal three in a row, low battery), and clears on a good one', async () => {
+    const dev = await registerDevice(t.api, 'safety_alarm', '0301');
+    const client = await connectDevice(t.mqttUrl, dev);
+    const activeOf = async (type: string) => active(await alarmsOf('0301'), type, dev.id);
+    // Heartbeats are acknowledged before their commit: each is looked for, not assumed.
+    const counted = async (n: number) => eventually(async () => (await t.api('GET', `/api/devices/${dev.id}`)).body.acceptedCount === n, `${n} heartbeats`);
+    await send(client, dev, { ...heartbeat, signal: -110 });
+    await send(client, dev, { ...heartbeat, signal: -111 });
+    await counted(2);
+    expect(await activeOf('signal_low')).toBeUndefined();
+    await send(client, dev, { ...heartbeat, signal: -112 });
+    const weak = await eventually(() => activeOf('signal_low'), 'weak signal alarm');
+    expect(weak).toMatchObject({ category: 'technical', state: 'open' });
+    await send(client, dev, { ...heartbeat, signal: -80 });
+    await eventually(async () => (await t.api('GET', `/api/alarms/${weak.id}`)).body.state === 'resolved', 'cleared by a good signal');
+    // The streak starts again from nothing after a good heartbeat.
+    await send(client, dev, { ...heartbeat, signal: -110 });
+    await send(client, dev, { ...heartbeat, battery: 9 });
+    const low = await eventually(() => activeOf('battery_low'), 'low battery alarm');
+    await counted(6);
+    expect(await activeOf('signal_low')).toBeUndefined();
+    await send(client, dev, { ...heartbeat, battery: 25 });
+    await eventually(async () => (await t.api('GET', `/api/alarms/${low.id}`)).body.state === 'resolved', 'cleared by a charged battery');
+    await client.endAsync();
+  });
+
   it('many silent together in one municipality make one outage alarm; when it ends, those still silent get their own', async () => {
     await t.api('POST', '/api/tenants', { id: '5001', name: 'Trondheim' });
     const devs = await Promise.all(Array.from({ length: 6 }, () => registerDevice(t.api, 'safety_alarm', '5001', { heartbeatIntervalSeconds: 60 })));

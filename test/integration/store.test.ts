@@ -58,6 +58,15 @@ describe('group commit', () => {
     expect(mode()).toBe(2);
     expect((db.prepare('SELECT count(*) AS n FROM s').get() as { n: number }).n).toBe(5);
   });
+
+  it('runs a write without a savepoint of its own only when asked: then what it wrote before it threw stays', async () => {
+    db.exec('CREATE TABLE p (k TEXT)');
+    const writer = new GroupCommitWriter(db);
+    const failing = (k: string, savepoint: boolean) => writer.run(() => { db.prepare('INSERT INTO p (k) VALUES (?)').run(k); throw new Error(k); }, { savepoint });
+    const results = await Promise.allSettled([failing('kept', false), failing('rolled-back', true)]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(db.prepare('SELECT k FROM p').pluck().all()).toEqual(['kept']);
+  });
 });
 
 describe('device state from telemetry', () => {
