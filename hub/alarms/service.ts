@@ -116,10 +116,9 @@ export class AlarmService {
   private plan(device: DeviceIdentity, event: DeviceEvent, receivedAt: Date): Plan {
     const { devices, residents } = this.d;
     const rules = this.d.rules.forTenant(device.tenantId);
-    const context = devices.context(device.deviceId);
+    const { memory, ...context } = devices.ruleState(device.deviceId);
     const needsResident = rules.some((r) => r.enabled && (r.kind === 'geofence' || r.kind === 'time_window'));
     const resident = needsResident ? residents.facts(context.residentId) : null;
-    const memory = devices.memory(device.deviceId);
     const out = evaluate({ rules, deviceKind: device.kind, resident, memory, event, now: receivedAt });
     return { context, out, memoryChanged: JSON.stringify(out.memory) !== JSON.stringify(memory) };
   }
@@ -130,9 +129,11 @@ export class AlarmService {
    */
   private changesNothing(device: DeviceIdentity, event: DeviceEvent, plan: Plan, receivedAt: Date): boolean {
     if (plan.memoryChanged || plan.out.failures.length > 0) return false;
-    for (const effect of plan.out.effects) {
-      if (effect.do !== 'clear' && effect.do !== 'note') return false;
-      if (this.activeFor(device.deviceId, device.tenantId, effect.alarmType)) return false;
+    if (!plan.out.effects.every((e) => e.do === 'clear' || e.do === 'note')) return false;
+    if (plan.out.effects.length > 0) {
+      // One look at the device's active alarms (usually none) for all the clears.
+      const active = new Set(this.d.alarms.activeForDevice(device.deviceId).map((a) => a.type));
+      if (plan.out.effects.some((e) => 'alarmType' in e && active.has(e.alarmType))) return false;
     }
     return !this.d.tests.acts(device.deviceId, device.kind, event.type, receivedAt);
   }
@@ -222,7 +223,7 @@ export class AlarmService {
   /** Raises a new alarm or counts a repeat on the one already active for (device, type). */
   private raiseFor(device: { deviceId: string; tenantId: string }, residentId: string | null, spec: RaiseSpec, now: Date, event: DeviceEvent | null): AlarmChange[] {
     if (spec.category === 'technical') {
-      const ctx = this.d.devices.context(device.deviceId);
+      const ctx = this.d.devices.ruleState(device.deviceId);
       const resident = this.d.residents.facts(ctx.residentId);
       if (inMaintenance(ctx.maintenanceUntil, now) || inMaintenance(resident?.maintenanceUntil, now)) {
         this.d.log.info({ deviceId: device.deviceId, alarmType: spec.alarmType }, 'alarms: technical alarm held back by maintenance');

@@ -27,7 +27,8 @@ export class AlarmStore {
         reason = @reason, repeat_count = @count, escalation_level = @escalationLevel WHERE id = @id`),
       get: db.prepare('SELECT data FROM alarms WHERE id = ?'),
       active: db.prepare("SELECT data FROM alarms WHERE dedupe_key = ? AND state != 'resolved'"),
-      activeForDevice: db.prepare("SELECT data FROM alarms WHERE device_id = ? AND state != 'resolved'"),
+      // A device's alarms are keyed `{deviceId}|{type}`: a range of the index of active alarms.
+      activeForDevice: db.prepare("SELECT data FROM alarms WHERE dedupe_key >= ? AND dedupe_key < ? AND state != 'resolved' AND device_id = ?"),
       dueEscalations: db.prepare("SELECT data FROM alarms WHERE state = 'open' AND next_escalation_at <= ? ORDER BY next_escalation_at"),
       nextEscalation: db.prepare("SELECT min(next_escalation_at) AS at FROM alarms WHERE state = 'open'"),
       addEvent: db.prepare('INSERT INTO alarm_events (alarm_id, received_at, event) VALUES (?, ?, ?)'),
@@ -120,7 +121,7 @@ export class AlarmStore {
   }
 
   activeForDevice(deviceId: string): Alarm[] {
-    return (this.s.activeForDevice.all(deviceId) as { data: string }[]).map((r) => JSON.parse(r.data) as Alarm);
+    return (this.s.activeForDevice.all(`${deviceId}|`, `${deviceId}}`, deviceId) as { data: string }[]).map((r) => JSON.parse(r.data) as Alarm);
   }
 
   dueEscalations(now: Date): Alarm[] {

@@ -119,9 +119,8 @@ export class DeviceStore {
       battery: db.prepare('UPDATE devices SET battery = ? WHERE id = ?'),
       position: db.prepare('UPDATE devices SET lat = ?, lon = ?, accuracy = ?, position_at = ?, position_device_ts = ? WHERE id = ? AND (position_at IS NULL OR position_at <= ?)'),
       online: db.prepare('UPDATE devices SET online = ? WHERE id = ?'),
-      memory: db.prepare('SELECT rule_memory FROM devices WHERE id = ?'),
+      ruleState: db.prepare('SELECT resident_id, maintenance_until, rule_memory FROM devices WHERE id = ?'),
       setMemory: db.prepare('UPDATE devices SET rule_memory = ? WHERE id = ?'),
-      context: db.prepare('SELECT resident_id, maintenance_until FROM devices WHERE id = ?'),
       rejected: db.prepare('UPDATE devices SET rejected_count = rejected_count + 1, last_rejection = ?, last_rejection_at = ? WHERE id = ?'),
     };
   }
@@ -328,20 +327,18 @@ export class DeviceStore {
     this.stmt.rejected.run(reason, at.toISOString(), id);
   }
 
-  /** The device's rule memory (geofence, signal streak), kept between events. */
-  memory(id: string): DeviceMemory {
-    const r = this.stmt.memory.get(id) as { rule_memory: string | null } | undefined;
-    return r?.rule_memory ? { ...EMPTY_MEMORY, ...(JSON.parse(r.rule_memory) as Partial<DeviceMemory>) } : EMPTY_MEMORY;
+  /** What the rules need of the device: its resident, its maintenance, and its rule memory (geofence, signal streak). */
+  ruleState(id: string): { residentId: string | null; maintenanceUntil: string | null; memory: DeviceMemory } {
+    const r = this.stmt.ruleState.get(id) as { resident_id: string | null; maintenance_until: string | null; rule_memory: string | null } | undefined;
+    return {
+      residentId: r?.resident_id ?? null,
+      maintenanceUntil: r?.maintenance_until ?? null,
+      memory: r?.rule_memory ? { ...EMPTY_MEMORY, ...(JSON.parse(r.rule_memory) as Partial<DeviceMemory>) } : EMPTY_MEMORY,
+    };
   }
 
   setMemory(id: string, memory: DeviceMemory): void {
     this.stmt.setMemory.run(JSON.stringify(memory), id);
-  }
-
-  /** The resident and maintenance of a device, for the rules. */
-  context(id: string): { residentId: string | null; maintenanceUntil: string | null } {
-    const r = this.stmt.context.get(id) as { resident_id: string | null; maintenance_until: string | null } | undefined;
-    return { residentId: r?.resident_id ?? null, maintenanceUntil: r?.maintenance_until ?? null };
   }
 
   setMaintenance(id: string, until: Date | null): void {
