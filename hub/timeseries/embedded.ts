@@ -104,13 +104,24 @@ export class EmbeddedSeriesFile {
       CREATE INDEX IF NOT EXISTS points_by_time ON points (measurement, ts);
     `);
     const stmt = this.db.prepare('INSERT OR REPLACE INTO points (measurement, series, ts, tags, fields) VALUES (?, ?, ?, ?, ?)');
-    this.insert = this.db.transaction((points: Point[]) => {
-      for (const p of points) stmt.run(p.measurement, seriesKey(p.tags), p.ts.getTime(), JSON.stringify(p.tags), JSON.stringify(p.fields));
+    this.insert = this.db.transaction((batches: Point[][]) => {
+      for (const points of batches) {
+        for (const p of points) stmt.run(p.measurement, seriesKey(p.tags), p.ts.getTime(), JSON.stringify(p.tags), JSON.stringify(p.fields));
+      }
     });
   }
 
   async write(points: Point[]): Promise<void> {
-    this.insert(points);
+    this.insert([points]);
+  }
+
+  /**
+   * Several writes in one transaction. Each commit writes every page it touched to the log, and
+   * a slice of telemetry touches a page per device: committing a second's slices together
+   * writes each page once instead of once per slice (6 instead of 14 µs a point, measured).
+   */
+  writeMany(batches: Point[][]): void {
+    this.insert(batches);
   }
 
   private where(q: { measurement: string; from: Date; to: Date; tags?: Tags | undefined }): { sql: string; args: unknown[] } {

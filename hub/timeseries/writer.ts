@@ -79,18 +79,25 @@ export class TimeSeriesWriter {
     for (const c of counts.values()) batch.push({ measurement: 'device_events', tags: c.tags, fields: { count: c.count }, ts: at(c.second) });
     for (const c of alarmCounts.values()) batch.push({ measurement: 'alarm_lifecycle', tags: c.tags, fields: { count: c.count }, ts: at(c.second) });
     // In slices, with a turn of the event loop between them: a second of telemetry from thousands
-    // of devices written at once would hold up alarms on their way to the operators for tens of
-    // milliseconds (the embedded store, and InfluxDB's disk buffer, write synchronously).
+    // of devices handed over at once would hold up alarms on their way to the operators for tens
+    // of milliseconds (copying it to the embedded store's worker; InfluxDB's disk buffer writes
+    // synchronously). The slices do not wait for each other: the store may commit them together.
+    const writes: Promise<void>[] = [];
+    const failed: Point[] = [];
+    let error: unknown = null;
     for (let i = 0; i < batch.length; i += WRITE_SLICE) {
-      try {
-        await this.store.write(batch.slice(i, i + WRITE_SLICE));
-      } catch (err) {
-        this.onWriteError();
-        this.log.error({ err, points: batch.length - i }, 'time series: write failed; keeping the batch for the next flush');
-        this.points = batch.slice(i).concat(this.points);
-        return;
-      }
+      const slice = batch.slice(i, i + WRITE_SLICE);
+      writes.push(this.store.write(slice).catch((err: unknown) => {
+        error ??= err;
+        failed.push(...slice);
+      }));
       if (i + WRITE_SLICE < batch.length) await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(writes);
+    if (failed.length > 0) {
+      this.onWriteError();
+      this.log.error({ err: error, points: failed.length }, 'time series: write failed; keeping the points for the next flush');
+      this.points = failed.concat(this.points);
     }
   }
 

@@ -122,6 +122,39 @@ for (const [name, make] of Object.entries(stores)) {
   });
 }
 
+describe('the embedded store in its worker', () => {
+  it('commits writes handed over together in their order, and a call after them sees them', async () => {
+    const store = new EmbeddedTimeSeries(dir());
+    try {
+      const p: Point = { measurement: 'device_events', tags: { tenant: '5002', kind: 'door_lock', type: 'forced' }, fields: { count: 1 }, ts: at(700) };
+      const writes = [store.write([p]), store.write([{ ...p, fields: { count: 5 } }]), store.write([{ ...p, ts: at(701), fields: { count: 7 } }])];
+      // Not waiting for the writes: the sum is asked after them, so it sees them.
+      const sum = store.sum({ measurement: 'device_events', field: 'count', from: at(699), to: at(702), groupBy: [] });
+      await Promise.all(writes);
+      expect(await sum).toEqual([{ tags: {}, value: 12 }]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('takes a flush of many slices from the writer whole', async () => {
+    const store = new EmbeddedTimeSeries(dir());
+    const writer = new TimeSeriesWriter(store, silent, { flushIntervalMs: 60_000, maxBatch: 100_000 });
+    try {
+      for (let i = 0; i < 2_345; i++) {
+        writer.addPoint({ measurement: 'device_telemetry', tags: { tenant: '5003', kind: 'safety_alarm', device: `sa-${i % 7}`, type: 'heartbeat' }, fields: { battery: 50 + (i % 50) }, ts: new Date(t0 + i) });
+      }
+      await writer.flush();
+      const points = await store.query({ measurement: 'device_telemetry', tags: { tenant: '5003' }, from: new Date(t0), to: new Date(t0 + 10_000) });
+      expect(points).toHaveLength(2_345);
+      expect(points.at(-1)).toMatchObject({ tags: { device: `sa-${2_344 % 7}` }, fields: { battery: 50 + (2_344 % 50) } });
+    } finally {
+      await writer.close();
+      await store.close();
+    }
+  });
+});
+
 /**
  * Each step of the outage tests under its own bound, so a step that hangs fails with its name
  * (a test's timeout alone says only that something, somewhere, did not finish).
