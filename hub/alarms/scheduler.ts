@@ -39,6 +39,8 @@ export class AlarmScheduler {
       try {
         const changes = await this.writer.run(() => this.service.tick(now, { silence }));
         this.service.publish(changes);
+        // Committed, outside any transaction: the lookups heartbeats skip are brought up to date.
+        if (silence) this.service.forgetEnded();
         this.lastError = null;
       } catch (err) {
         this.lastError = err instanceof Error ? err.message : String(err);

@@ -201,6 +201,15 @@ export class AlarmService {
     this.d.tests.marked(test, marked);
   }
 
+  /**
+   * Forgets the devices whose alarms are all resolved and whose tests have ended, so their
+   * heartbeats skip those lookups again. Outside a transaction (the scheduler, after a commit).
+   */
+  forgetEnded(): void {
+    this.d.alarms.refreshActiveDevices();
+    this.d.tests.refresh();
+  }
+
   /** A device that connects again is alive: its offline alarm clears itself. */
   onConnected(device: DeviceIdentity, at: Date): AlarmChange[] {
     const rule = this.silenceRule(device.tenantId);

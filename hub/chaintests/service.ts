@@ -40,6 +40,11 @@ export class ChainTests {
     return !!open && onDeviceEvent(open, kind, eventType, now).do !== 'none';
   }
 
+  /** Forgets devices whose tests have ended (see DeviceTestStore); outside a transaction. */
+  refresh(): void {
+    this.tests.refreshOpen();
+  }
+
   marked(test: DeviceTest, alarm: Alarm): void {
     this.tests.update(alarmRaised(test, alarm.id));
   }

@@ -4,6 +4,7 @@ import { isTestAlarm } from '../core/stats.ts';
 import type { Said } from '../core/said.ts';
 import { readableEvent } from '../core/stored.ts';
 import type { Db } from './db.ts';
+import { PossibleIds } from './possible-ids.ts';
 
 export type AlarmEventRecord = { receivedAt: string; event: DeviceEvent; repaired?: string[] };
 export type AlarmDetail = Alarm & { events: AlarmEventRecord[]; transitions: Transition[] };
@@ -15,8 +16,11 @@ export function dedupeKey(a: Pick<Alarm, 'tenantId' | 'deviceId' | 'type'>): str
 
 export class AlarmStore {
   private readonly s;
+  /** Devices that may have an active alarm (see PossibleIds): most heartbeats' clears need no query. */
+  private readonly withActive: PossibleIds;
 
   constructor(private readonly db: Db) {
+    this.withActive = new PossibleIds(db, () => db.prepare("SELECT DISTINCT device_id FROM alarms WHERE state != 'resolved' AND device_id IS NOT NULL").pluck().all() as string[]);
     this.s = {
       insert: db.prepare(`INSERT INTO alarms (id, tenant_id, state, dedupe_key, device_id, next_escalation_at, created_at, updated_at, data,
           type, category, priority, is_test, acknowledged_at, resolved_at, reason, repeat_count, escalation_level)
@@ -74,11 +78,13 @@ export class AlarmStore {
   }
 
   insert(a: Alarm, transitions: Transition[]): void {
+    if (a.state !== 'resolved') this.withActive.add(a.deviceId);
     this.s.insert.run(this.row(a));
     this.record(a.id, transitions);
   }
 
   update(a: Alarm, transitions: Transition[]): void {
+    if (a.state !== 'resolved') this.withActive.add(a.deviceId);
     this.s.update.run(this.row(a));
     this.record(a.id, transitions);
   }
@@ -120,7 +126,13 @@ export class AlarmStore {
     return r && (JSON.parse(r.data) as Alarm);
   }
 
+  /** Forgets devices whose alarms are all resolved; only outside a transaction (false inside). */
+  refreshActiveDevices(): boolean {
+    return this.withActive.refresh();
+  }
+
   activeForDevice(deviceId: string): Alarm[] {
+    if (!this.withActive.has(deviceId)) return [];
     return (this.s.activeForDevice.all(`${deviceId}|`, `${deviceId}}`, deviceId) as { data: string }[]).map((r) => JSON.parse(r.data) as Alarm);
   }
 

@@ -1,5 +1,6 @@
-import type { DeviceTest, TestState } from '../core/chain-test.ts';
+import { type DeviceTest, isOpen, type TestState } from '../core/chain-test.ts';
 import type { Db } from './db.ts';
+import { PossibleIds } from './possible-ids.ts';
 
 type Row = {
   id: string; device_id: string; tenant_id: string; state: TestState; started_at: string; started_by: string; expires_at: string;
@@ -16,8 +17,11 @@ const OPEN = "state IN ('waiting', 'alarm_raised')";
 /** Chain tests of devices. */
 export class DeviceTestStore {
   private readonly s;
+  /** Devices that may have an open test (see PossibleIds): nearly none, and every event asks. */
+  private readonly withOpen: PossibleIds;
 
   constructor(db: Db) {
+    this.withOpen = new PossibleIds(db, () => db.prepare(`SELECT DISTINCT device_id FROM device_tests WHERE ${OPEN}`).pluck().all() as string[]);
     this.s = {
       insert: db.prepare(`INSERT INTO device_tests (id, device_id, tenant_id, state, started_at, started_by, expires_at, alarm_id, ended_at, ended_by, detail)
         VALUES (@id, @deviceId, @tenantId, @state, @startedAt, @startedBy, @expiresAt, @alarmId, @endedAt, @endedBy, @detail)`),
@@ -31,11 +35,18 @@ export class DeviceTestStore {
   }
 
   insert(t: DeviceTest): void {
+    if (isOpen(t)) this.withOpen.add(t.deviceId);
     this.s.insert.run(t);
   }
 
   update(t: DeviceTest): void {
+    if (isOpen(t)) this.withOpen.add(t.deviceId);
     this.s.update.run(t);
+  }
+
+  /** Forgets devices whose tests have all ended; only outside a transaction (false inside). */
+  refreshOpen(): boolean {
+    return this.withOpen.refresh();
   }
 
   get(id: string): DeviceTest | undefined {
@@ -45,6 +56,7 @@ export class DeviceTestStore {
 
   /** The device's test still waiting or with its alarm in the queue, if any. */
   openFor(deviceId: string): DeviceTest | undefined {
+    if (!this.withOpen.has(deviceId)) return undefined;
     const r = this.s.open.get(deviceId) as Row | undefined;
     return r && fromRow(r);
   }

@@ -6,6 +6,7 @@ import { openDatabase } from '../../hub/store/db.ts';
 import { DeviceStore } from '../../hub/store/devices.ts';
 import { TenantStore } from '../../hub/store/tenants.ts';
 import { GroupCommitWriter } from '../../hub/store/writer.ts';
+import { PossibleIds } from '../../hub/store/possible-ids.ts';
 import { tempDir } from '../helpers/hub.ts';
 
 const dir = tempDir('store-');
@@ -135,5 +136,30 @@ describe('device state from telemetry', () => {
     }
     expect(devices.writeTelemetry()).toBe(1);
     expect(raw(e)).toMatchObject({ battery: 42, accepted_count: 1 });
+  });
+});
+
+describe('ids that may have a row', () => {
+  it('answers no only when certain: written ids count at once, and the table is read whole again only outside a transaction', () => {
+    db.exec("CREATE TABLE open_things (device_id TEXT, open INTEGER)");
+    db.prepare('INSERT INTO open_things VALUES (?, 1)').run('dev-a');
+    const ids = new PossibleIds(db, () => db.prepare('SELECT DISTINCT device_id FROM open_things WHERE open = 1').pluck().all() as string[]);
+    expect([ids.has('dev-a'), ids.has('dev-b')]).toEqual([true, false]);
+    // A write in a transaction that is rolled back: still "maybe" (the table answers), never a wrong "no".
+    expect(() => db.transaction(() => {
+      ids.add('dev-b');
+      db.prepare('INSERT INTO open_things VALUES (?, 1)').run('dev-b');
+      db.prepare("UPDATE open_things SET open = 0 WHERE device_id = 'dev-a'").run();
+      // Inside the transaction it would see the closing of dev-a, which the rollback takes back.
+      expect(ids.refresh()).toBe(false);
+      throw new Error('rolled back');
+    })()).toThrow('rolled back');
+    expect([ids.has('dev-a'), ids.has('dev-b')]).toEqual([true, true]);
+    // Outside: what is committed. dev-b's row never was.
+    expect(ids.refresh()).toBe(true);
+    expect([ids.has('dev-a'), ids.has('dev-b')]).toEqual([true, false]);
+    db.prepare("UPDATE open_things SET open = 0 WHERE device_id = 'dev-a'").run();
+    expect(ids.refresh()).toBe(true);
+    expect(ids.size).toBe(0);
   });
 });
