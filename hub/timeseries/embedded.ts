@@ -86,50 +86,131 @@ export class EmbeddedTimeSeries implements TimeSeriesStore {
 export class EmbeddedSeriesFile {
   private readonly db: Database.Database;
   private readonly insert;
+  private readonly s;
+  /** Ids of measurements and series, as in the file (cleared when a write is rolled back). */
+  private measurementIds = new Map<string, number>();
+  private seriesIds = new Map<string, number>();
 
+  /**
+   * A point is a row of small integers and its fields: its measurement and series (the tag set)
+   * are ids of their own tables. Rows are appended in the order written; the unique (series, ts)
+   * keeps the identity (a second write replaces the first) and finds a device's points, the
+   * (measurement, ts) index a time range of a measurement. A row keyed by its text (measurement,
+   * tags) cost twice as much to write.
+   */
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
     this.db = new Database(join(dataDir, 'timeseries.db'));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(`
-      CREATE TABLE IF NOT EXISTS points (
-        measurement TEXT NOT NULL,
-        series TEXT NOT NULL,
-        ts INTEGER NOT NULL,
+      CREATE TABLE IF NOT EXISTS measurements (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+      CREATE TABLE IF NOT EXISTS series (
+        id INTEGER PRIMARY KEY,
+        measurement INTEGER NOT NULL,
+        key TEXT NOT NULL,
         tags TEXT NOT NULL,
+        UNIQUE (measurement, key)
+      );
+      CREATE TABLE IF NOT EXISTS samples (
+        measurement INTEGER NOT NULL,
+        series INTEGER NOT NULL,
+        ts INTEGER NOT NULL,
         fields TEXT NOT NULL,
-        PRIMARY KEY (measurement, series, ts)
-      ) WITHOUT ROWID;
-      CREATE INDEX IF NOT EXISTS points_by_time ON points (measurement, ts);
+        UNIQUE (series, ts)
+      );
+      CREATE INDEX IF NOT EXISTS samples_by_time ON samples (measurement, ts);
     `);
-    const stmt = this.db.prepare('INSERT OR REPLACE INTO points (measurement, series, ts, tags, fields) VALUES (?, ?, ?, ?, ?)');
+    this.s = {
+      measurement: this.db.prepare('SELECT id FROM measurements WHERE name = ?').pluck(),
+      addMeasurement: this.db.prepare('INSERT INTO measurements (name) VALUES (?)'),
+      series: this.db.prepare('SELECT id FROM series WHERE measurement = ? AND key = ?').pluck(),
+      addSeries: this.db.prepare('INSERT INTO series (measurement, key, tags) VALUES (?, ?, ?)'),
+      sample: this.db.prepare('INSERT OR REPLACE INTO samples (measurement, series, ts, fields) VALUES (?, ?, ?, ?)'),
+    };
+    this.migrate();
     this.insert = this.db.transaction((batches: Point[][]) => {
       for (const points of batches) {
-        for (const p of points) stmt.run(p.measurement, seriesKey(p.tags), p.ts.getTime(), JSON.stringify(p.tags), JSON.stringify(p.fields));
+        for (const p of points) {
+          const m = this.measurementId(p.measurement, true) as number;
+          this.s.sample.run(m, this.seriesId(m, p.tags), p.ts.getTime(), JSON.stringify(p.fields));
+        }
       }
     });
   }
 
+  /** A file of the earlier layout (one table keyed by text) is moved to this one, once. */
+  private migrate(): void {
+    if (!this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'points'").get()) return;
+    this.db.transaction(() => {
+      this.db.exec(`
+        INSERT OR IGNORE INTO measurements (name) SELECT DISTINCT measurement FROM points;
+        INSERT OR IGNORE INTO series (measurement, key, tags)
+          SELECT m.id, p.series, min(p.tags) FROM points p JOIN measurements m ON m.name = p.measurement GROUP BY m.id, p.series;
+        INSERT OR REPLACE INTO samples (measurement, series, ts, fields)
+          SELECT m.id, s.id, p.ts, p.fields FROM points p JOIN measurements m ON m.name = p.measurement JOIN series s ON s.measurement = m.id AND s.key = p.series
+          ORDER BY p.ts;
+        DROP TABLE points;
+      `);
+    })();
+  }
+
+  private measurementId(name: string, create: boolean): number | undefined {
+    let id = this.measurementIds.get(name);
+    if (id === undefined) {
+      id = this.s.measurement.get(name) as number | undefined;
+      if (id === undefined) {
+        if (!create) return undefined;
+        id = Number(this.s.addMeasurement.run(name).lastInsertRowid);
+      }
+      this.measurementIds.set(name, id);
+    }
+    return id;
+  }
+
+  private seriesId(measurement: number, tags: Tags): number {
+    const key = seriesKey(tags);
+    const cacheKey = `${measurement}\0${key}`;
+    let id = this.seriesIds.get(cacheKey);
+    if (id === undefined) {
+      id = (this.s.series.get(measurement, key) as number | undefined) ?? Number(this.s.addSeries.run(measurement, key, JSON.stringify(tags)).lastInsertRowid);
+      this.seriesIds.set(cacheKey, id);
+    }
+    return id;
+  }
+
   async write(points: Point[]): Promise<void> {
-    this.insert([points]);
+    this.writeMany([points]);
   }
 
   /**
    * Several writes in one transaction. Each commit writes every page it touched to the log, and
    * a slice of telemetry touches a page per device: committing a second's slices together
-   * writes each page once instead of once per slice (6 instead of 14 µs a point, measured).
+   * writes each page once instead of once per slice.
    */
   writeMany(batches: Point[][]): void {
-    this.insert(batches);
+    try {
+      this.insert(batches);
+    } catch (err) {
+      // Ids handed out in the rolled-back transaction are not in the file.
+      this.measurementIds = new Map();
+      this.seriesIds = new Map();
+      throw err;
+    }
   }
 
-  private where(q: { measurement: string; from: Date; to: Date; tags?: Tags | undefined }): { sql: string; args: unknown[] } {
-    let sql = 'measurement = ? AND ts >= ? AND ts < ?';
-    const args: unknown[] = [q.measurement, q.from.getTime(), q.to.getTime()];
+  /**
+   * The rows of a measurement in a time range, with their series' tags; null when the
+   * measurement has never been written. Tag filters apply to the series.
+   */
+  private where(q: { measurement: string; from: Date; to: Date; tags?: Tags | undefined }): { sql: string; args: unknown[] } | null {
+    const m = this.measurementId(q.measurement, false);
+    if (m === undefined) return null;
+    let sql = 'p.measurement = ? AND p.ts >= ? AND p.ts < ?';
+    const args: unknown[] = [m, q.from.getTime(), q.to.getTime()];
     for (const [k, v] of Object.entries(q.tags ?? {})) {
       if (!TAG_KEY.test(k)) throw new Error(`invalid tag key: ${k}`);
-      sql += ` AND json_extract(tags, '$.${k}') = ?`;
+      sql += ` AND json_extract(s.tags, '$.${k}') = ?`;
       args.push(v);
     }
     return { sql, args };
@@ -137,21 +218,23 @@ export class EmbeddedSeriesFile {
 
   async query(q: PointQuery): Promise<Point[]> {
     const w = this.where(q);
+    if (!w) return [];
     const order = q.order === 'desc' ? 'DESC' : 'ASC';
     const limit = q.limit ? ` LIMIT ${Math.floor(q.limit)}` : '';
-    const rows = this.db.prepare(`SELECT measurement, ts, tags, fields FROM points WHERE ${w.sql} ORDER BY ts ${order}${limit}`)
-      .all(...w.args) as { measurement: string; ts: number; tags: string; fields: string }[];
-    return rows.map((r) => ({ measurement: r.measurement, ts: new Date(r.ts), tags: JSON.parse(r.tags), fields: JSON.parse(r.fields) }));
+    const rows = this.db.prepare(`SELECT p.ts, s.tags, p.fields FROM samples p JOIN series s ON s.id = p.series WHERE ${w.sql} ORDER BY p.ts ${order}${limit}`)
+      .all(...w.args) as { ts: number; tags: string; fields: string }[];
+    return rows.map((r) => ({ measurement: q.measurement, ts: new Date(r.ts), tags: JSON.parse(r.tags), fields: JSON.parse(r.fields) }));
   }
 
   async sum(q: SumQuery): Promise<SumRow[]> {
     for (const k of [...q.groupBy, q.field]) if (!TAG_KEY.test(k)) throw new Error(`invalid key: ${k}`);
     const w = this.where(q);
-    const groups = q.groupBy.map((k) => `json_extract(tags, '$.${k}') AS "${k}"`);
-    const select = [...groups, `total(json_extract(fields, '$.${q.field}')) AS value`].join(', ');
+    if (!w) return [];
+    const groups = q.groupBy.map((k) => `json_extract(s.tags, '$.${k}') AS "${k}"`);
+    const select = [...groups, `total(json_extract(p.fields, '$.${q.field}')) AS value`].join(', ');
     const keys = q.groupBy.map((k) => `"${k}"`).join(', ');
     const grouping = q.groupBy.length ? ` GROUP BY ${keys} HAVING count(*) > 0 ORDER BY ${keys}` : ' HAVING count(*) > 0';
-    const rows = this.db.prepare(`SELECT ${select} FROM points WHERE ${w.sql} AND json_extract(fields, '$.${q.field}') IS NOT NULL${grouping}`)
+    const rows = this.db.prepare(`SELECT ${select} FROM samples p JOIN series s ON s.id = p.series WHERE ${w.sql} AND json_extract(p.fields, '$.${q.field}') IS NOT NULL${grouping}`)
       .all(...w.args) as Record<string, string | number>[];
     return rows.map((r) => ({ tags: Object.fromEntries(q.groupBy.map((k) => [k, String(r[k])])), value: Number(r.value) }));
   }
@@ -162,20 +245,22 @@ export class EmbeddedSeriesFile {
     const from = q.edges[0] as Date;
     const to = q.edges[q.edges.length - 1] as Date;
     const w = this.where({ ...q, from, to });
+    if (!w) return [];
     const buckets = q.edges.slice(0, -1).map((e, i) => `(${i}, ${e.getTime()}, ${(q.edges[i + 1] as Date).getTime()})`).join(', ');
-    const groups = q.groupBy.map((k) => `json_extract(p.tags, '$.${k}') AS "${k}"`);
+    const groups = q.groupBy.map((k) => `json_extract(s.tags, '$.${k}') AS "${k}"`);
     const select = ['b.i AS bucket', ...groups, `total(json_extract(p.fields, '$.${q.field}')) AS value`].join(', ');
     const keys = ['bucket', ...q.groupBy.map((k) => `"${k}"`)].join(', ');
     const rows = this.db.prepare(`WITH b(i, a, z) AS (VALUES ${buckets})
-      SELECT ${select} FROM points p JOIN b ON p.ts >= b.a AND p.ts < b.z
-      WHERE ${w.sql.replace(/\b(measurement|ts|tags|fields)\b/g, 'p.$1')} AND json_extract(p.fields, '$.${q.field}') IS NOT NULL
+      SELECT ${select} FROM samples p JOIN series s ON s.id = p.series JOIN b ON p.ts >= b.a AND p.ts < b.z
+      WHERE ${w.sql} AND json_extract(p.fields, '$.${q.field}') IS NOT NULL
       GROUP BY ${keys} ORDER BY ${keys}`).all(...w.args) as Record<string, string | number>[];
     return rows.map((r) => ({ bucket: Number(r.bucket), tags: Object.fromEntries(q.groupBy.map((k) => [k, String(r[k])])), value: Number(r.value) }));
   }
 
   async deletePoints(q: { measurement: string; tags: Tags; before?: Date }): Promise<void> {
     const w = this.where({ measurement: q.measurement, tags: q.tags, from: new Date(0), to: q.before ?? new Date(8.64e15) });
-    this.db.prepare(`DELETE FROM points WHERE ${w.sql}`).run(...w.args);
+    if (!w) return;
+    this.db.prepare(`DELETE FROM samples WHERE rowid IN (SELECT p.rowid FROM samples p JOIN series s ON s.id = p.series WHERE ${w.sql})`).run(...w.args);
   }
 
   async close(): Promise<void> {

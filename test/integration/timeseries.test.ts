@@ -4,10 +4,12 @@
  * stopped in the middle of a run and started again, and no point is lost.
  */
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topics } from '../../hub/core/topics.ts';
-import { EmbeddedTimeSeries } from '../../hub/timeseries/embedded.ts';
+import { EmbeddedTimeSeries, seriesKey } from '../../hub/timeseries/embedded.ts';
 import { InfluxTimeSeries } from '../../hub/timeseries/influx.ts';
 import type { Point, TimeSeriesStore } from '../../hub/timeseries/types.ts';
 import { TimeSeriesWriter } from '../../hub/timeseries/writer.ts';
@@ -132,6 +134,49 @@ describe('the embedded store in its worker', () => {
       const sum = store.sum({ measurement: 'device_events', field: 'count', from: at(699), to: at(702), groupBy: [] });
       await Promise.all(writes);
       expect(await sum).toEqual([{ tags: {}, value: 12 }]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('moves a file of the earlier layout (one table keyed by text) to the current one, and answers from it', async () => {
+    const d = dir();
+    const old = new Database(join(d, 'timeseries.db'));
+    old.exec(`CREATE TABLE points (measurement TEXT NOT NULL, series TEXT NOT NULL, ts INTEGER NOT NULL, tags TEXT NOT NULL, fields TEXT NOT NULL,
+      PRIMARY KEY (measurement, series, ts)) WITHOUT ROWID; CREATE INDEX points_by_time ON points (measurement, ts);`);
+    const insert = old.prepare('INSERT INTO points VALUES (?, ?, ?, ?, ?)');
+    for (const p of fixture()) insert.run(p.measurement, seriesKey(p.tags), p.ts.getTime(), JSON.stringify(p.tags), JSON.stringify(p.fields));
+    old.close();
+    const store = new EmbeddedTimeSeries(d);
+    const fresh = new EmbeddedTimeSeries(dir());
+    try {
+      await fresh.write(fixture());
+      const ask = (s: TimeSeriesStore) => Promise.all([
+        s.sum({ measurement: 'device_events', field: 'count', from: at(0), to: at(60), groupBy: ['tenant', 'type'] }),
+        s.query({ measurement: 'device_telemetry', tags: { device: 'gps-1' }, from: at(0), to: at(60), order: 'desc', limit: 5 }),
+      ]);
+      const [sums, points] = await ask(store);
+      expect(points).toHaveLength(5);
+      expect([sums, points]).toEqual(await ask(fresh));
+      // Written again after the move: the same identity is replaced, not doubled.
+      await store.write([{ measurement: 'device_events', tags: { tenant: '4601', kind: 'safety_alarm', type: 'button_pressed' }, fields: { count: 100 }, ts: at(0) }]);
+      expect(await store.sum({ measurement: 'device_events', field: 'count', from: at(0), to: at(1), groupBy: [] })).toEqual([{ tags: {}, value: 100 }]);
+    } finally {
+      await store.close();
+      await fresh.close();
+    }
+  });
+
+  it('after a failed write, gives no series the id of one that was rolled back', async () => {
+    const store = new EmbeddedTimeSeries(dir());
+    try {
+      const point = (device: string, fields: Point['fields']): Point => ({ measurement: 'device_telemetry', tags: { tenant: '5004', kind: 'gps_tracker', device, type: 'heartbeat' }, fields, ts: at(800) });
+      // A field no store can hold fails the write after its series was added, in the same transaction.
+      await expect(store.write([point('gps-x', { battery: 50 }), point('gps-bad', { battery: 10n as unknown as number })])).rejects.toThrow();
+      await store.write([point('gps-y', { battery: 60 })]);
+      await store.write([point('gps-x', { battery: 70 })]);
+      const all = await store.query({ measurement: 'device_telemetry', tags: { tenant: '5004' }, from: at(799), to: at(801) });
+      expect(all.map((p) => [p.tags.device, p.fields.battery]).sort()).toEqual([['gps-x', 70], ['gps-y', 60]]);
     } finally {
       await store.close();
     }
