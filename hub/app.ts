@@ -73,6 +73,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
     storeOk: () => monitor.storeOk(),
     storeFailed: (err) => monitor.storeFailed(err),
     committed: (writes, seconds) => { metrics.commit.observe(seconds); metrics.batch.observe(writes); },
+    rolledBack: () => devices.dropRuleStates(),
   });
   const timeseries: TimeSeriesStore = config.influx
     ? new InfluxTimeSeries({ ...config.influx, dataDir: config.dataDir, logger: log.child({ part: 'timeseries' }) })

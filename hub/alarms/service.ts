@@ -14,7 +14,7 @@ import {
   acknowledge, clear, escalate, markTest, note, raise, repeat, residentCancel, resolve,
 } from '../core/alarms.ts';
 import type { DeviceEvent } from '../core/events.ts';
-import { type RaiseSpec, type Rule, type RuleFailure, evaluate } from '../core/rules.ts';
+import { type RaiseSpec, type Rule, type RuleFailure, evaluate, sameMemory } from '../core/rules.ts';
 import { say } from '../core/said.ts';
 import { type SilencePolicy, type SilentDevice, planSilence, silentSince } from '../core/silence.ts';
 import { shortId } from '../security/secrets.ts';
@@ -80,6 +80,7 @@ export class AlarmService {
       if (this.changesNothing(device, event, plan, receivedAt)) return [];
       ({ changes, failures } = this.d.alarms.atomically(() => this.react(device, event, receivedAt, plan)));
     } catch (err) {
+      this.d.devices.dropRuleStates();
       failures = [{ ruleId: null, ruleKind: null, alarmType: null, message: err instanceof Error ? err.message : String(err) }];
       changes = [];
     }
@@ -107,6 +108,7 @@ export class AlarmService {
         return [{ change: existing ? 'repeated' : 'raised', alarm: s.alarm } satisfies AlarmChange];
       });
     } catch (err) {
+      this.d.devices.dropRuleStates();
       this.d.log.error({ err, tenantId: device.tenantId }, 'alarms: could not even raise the rule failure; the event is stored');
       return [];
     }
@@ -120,7 +122,7 @@ export class AlarmService {
     const needsResident = rules.some((r) => r.enabled && (r.kind === 'geofence' || r.kind === 'time_window'));
     const resident = needsResident ? residents.facts(context.residentId) : null;
     const out = evaluate({ rules, deviceKind: device.kind, resident, memory, event, now: receivedAt });
-    return { context, out, memoryChanged: JSON.stringify(out.memory) !== JSON.stringify(memory) };
+    return { context, out, memoryChanged: !sameMemory(out.memory, memory) };
   }
 
   /**

@@ -131,6 +131,13 @@ export type ResidentFacts = { id: string; riskFlags: readonly RiskFlag[]; safeZo
 export type DeviceMemory = { outsideSince: string | null; lowSignalStreak: number };
 export const EMPTY_MEMORY: DeviceMemory = { outsideSince: null, lowSignalStreak: 0 };
 
+/** Whether two memories hold the same (every field is a plain value). */
+export function sameMemory(a: DeviceMemory, b: DeviceMemory): boolean {
+  if (a === b) return true;
+  for (const k of Object.keys(EMPTY_MEMORY) as (keyof DeviceMemory)[]) if (a[k] !== b[k]) return false;
+  return true;
+}
+
 export type RaiseSpec = {
   ruleId: string;
   alarmType: string;

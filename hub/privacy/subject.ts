@@ -59,7 +59,7 @@ export class DataSubjects {
         .run(ERASED.name, ERASED.address, now.toISOString(), now.toISOString(), resident.id);
       let events = 0;
       for (const id of deviceIds) {
-        this.d.db.prepare('UPDATE devices SET lat = NULL, lon = NULL, accuracy = NULL, position_at = NULL, position_device_ts = NULL, rule_memory = NULL WHERE id = ?').run(id);
+        this.d.devices.erasePositions(id);
         events += this.d.db.prepare("UPDATE events SET payload = json_remove(payload, '$.lat', '$.lon') WHERE device_id = ? AND (json_extract(payload, '$.lat') IS NOT NULL OR json_extract(payload, '$.lon') IS NOT NULL)").run(id).changes;
         this.d.db.prepare('DELETE FROM watches WHERE device_id = ?').run(id);
       }

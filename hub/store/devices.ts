@@ -38,18 +38,22 @@ const RECENT_MS = 24 * 3600 * 1000;
 /** What the broker and ingest need to know about a connected device. */
 export type DeviceIdentity = { deviceId: string; tenantId: string; kind: DeviceKind };
 
-/** What a device's telemetry said since its state was last written. */
+/** What a device's telemetry said since its state was last written (times in epoch ms). */
 type PendingState = {
-  seenAt: string;
+  seenMs: number;
   accepted: number;
-  skew: number | null;
+  /** The last one noted: its skew is the device's. */
+  last: { atMs: number; deviceTs: string };
   heartbeat: { battery: number; signal: number; firmware: string } | null;
-  position: { lat: number; lon: number; accuracy: number; at: string; deviceTs: string } | null;
+  position: { lat: number; lon: number; accuracy: number; atMs: number; deviceTs: string } | null;
 };
 
+/** What the rules need of a device: its resident, its maintenance, and its rule memory (geofence, signal streak). */
+export type RuleState = Readonly<{ residentId: string | null; maintenanceUntil: string | null; memory: Readonly<DeviceMemory> }>;
+
 /** The device's clock minus the hub's, in seconds (one decimal); null for a time that is no time. */
-function skewOf(at: Date, deviceTs: string): number | null {
-  const skew = (Date.parse(deviceTs) - at.getTime()) / 1000;
+function skewOf(atMs: number, deviceTs: string): number | null {
+  const skew = (Date.parse(deviceTs) - atMs) / 1000;
   return Number.isFinite(skew) ? Math.round(skew * 10) / 10 : null;
 }
 
@@ -101,6 +105,13 @@ export class DeviceStore {
    * later care event is never overwritten by an earlier heartbeat.
    */
   private pending = new Map<string, PendingState>();
+  /**
+   * What the rules read of each device (resident, maintenance, rule memory), as last read. Every
+   * write of those columns goes through this store and drops the device's entry; a rollback of
+   * anything that may have written them drops all (`dropRuleStates`), since a read inside the
+   * rolled-back transaction may have seen what it took back.
+   */
+  private ruleStates = new Map<string, RuleState>();
 
   constructor(private readonly db: Db, private readonly policy: DeviceHealthPolicy) {
     this.stmt = {
@@ -194,6 +205,7 @@ export class DeviceStore {
   assign(id: string, residentId: string | null, by: string, now: Date): boolean {
     const before = this.db.prepare('SELECT resident_id FROM devices WHERE id = ? AND decommissioned_at IS NULL').get(id) as { resident_id: string | null } | undefined;
     if (!before) return false;
+    this.ruleStates.delete(id);
     this.db.prepare('UPDATE devices SET resident_id = ? WHERE id = ?').run(residentId, id);
     this.db.prepare('INSERT INTO device_assignments (device_id, at, from_resident, to_resident, username) VALUES (?, ?, ?, ?, ?)')
       .run(id, now.toISOString(), before.resident_id, residentId, by);
@@ -227,6 +239,7 @@ export class DeviceStore {
 
   /** Returns false when there is no such active device. */
   decommission(id: string, now: Date): boolean {
+    this.ruleStates.delete(id);
     return this.db.prepare('UPDATE devices SET decommissioned_at = ?, online = 0 WHERE id = ? AND decommissioned_at IS NULL')
       .run(now.toISOString(), id).changes === 1;
   }
@@ -242,7 +255,7 @@ export class DeviceStore {
    */
   markEvent(id: string, at: Date, deviceTs: string): void {
     this.settle(id);
-    this.stmt.seenEvent.run(at.toISOString(), skewOf(at, deviceTs), id);
+    this.stmt.seenEvent.run(at.toISOString(), skewOf(at.getTime(), deviceTs), id);
   }
 
   /**
@@ -250,19 +263,19 @@ export class DeviceStore {
    * would write, held until `writeTelemetry` (or a read, or another write of the device) writes it.
    */
   noteTelemetry(id: string, at: Date, t: TelemetryEvent): void {
-    const seenAt = at.toISOString();
+    const atMs = at.getTime();
     let p = this.pending.get(id);
     if (!p) {
-      p = { seenAt, accepted: 0, skew: null, heartbeat: null, position: null };
+      p = { seenMs: atMs, accepted: 0, last: { atMs, deviceTs: t.ts }, heartbeat: null, position: null };
       this.pending.set(id, p);
     }
-    if (seenAt > p.seenAt) p.seenAt = seenAt;
+    if (atMs > p.seenMs) p.seenMs = atMs;
     p.accepted++;
-    p.skew = skewOf(at, t.ts);
+    p.last = { atMs, deviceTs: t.ts };
     if (t.type === 'heartbeat') p.heartbeat = { battery: t.battery, signal: t.signal, firmware: t.firmware };
     // The newest position by the hub's received time, never by the device's clock: one fix
     // dated years ahead must not freeze it. The device's time is kept beside it.
-    else if (!p.position || seenAt >= p.position.at) p.position = { lat: t.lat, lon: t.lon, accuracy: t.accuracy, at: seenAt, deviceTs: t.ts };
+    else if (!p.position || atMs >= p.position.atMs) p.position = { lat: t.lat, lon: t.lon, accuracy: t.accuracy, atMs, deviceTs: t.ts };
   }
 
   /** Devices with telemetry not yet written. */
@@ -295,8 +308,12 @@ export class DeviceStore {
 
   private writePending(id: string, p: PendingState): void {
     const h = p.heartbeat;
-    this.stmt.telemetry.run(p.seenAt, p.accepted, p.skew, h?.battery ?? null, h?.signal ?? null, h?.firmware ?? null, id);
-    if (p.position) this.stmt.position.run(p.position.lat, p.position.lon, p.position.accuracy, p.position.at, p.position.deviceTs, id, p.position.at);
+    this.stmt.telemetry.run(new Date(p.seenMs).toISOString(), p.accepted, skewOf(p.last.atMs, p.last.deviceTs), h?.battery ?? null, h?.signal ?? null, h?.firmware ?? null, id);
+    const pos = p.position;
+    if (pos) {
+      const at = new Date(pos.atMs).toISOString();
+      this.stmt.position.run(pos.lat, pos.lon, pos.accuracy, at, pos.deviceTs, id, at);
+    }
   }
 
   /** A care event came with QoS 0: stored, but its sender could not know it arrived. */
@@ -328,20 +345,38 @@ export class DeviceStore {
   }
 
   /** What the rules need of the device: its resident, its maintenance, and its rule memory (geofence, signal streak). */
-  ruleState(id: string): { residentId: string | null; maintenanceUntil: string | null; memory: DeviceMemory } {
+  ruleState(id: string): RuleState {
+    const known = this.ruleStates.get(id);
+    if (known) return known;
     const r = this.stmt.ruleState.get(id) as { resident_id: string | null; maintenance_until: string | null; rule_memory: string | null } | undefined;
-    return {
+    const state: RuleState = Object.freeze({
       residentId: r?.resident_id ?? null,
       maintenanceUntil: r?.maintenance_until ?? null,
-      memory: r?.rule_memory ? { ...EMPTY_MEMORY, ...(JSON.parse(r.rule_memory) as Partial<DeviceMemory>) } : EMPTY_MEMORY,
-    };
+      memory: Object.freeze(r?.rule_memory ? { ...EMPTY_MEMORY, ...(JSON.parse(r.rule_memory) as Partial<DeviceMemory>) } : EMPTY_MEMORY),
+    });
+    if (r) this.ruleStates.set(id, state);
+    return state;
+  }
+
+  /** Forgets every rule state read so far: something that may have written one was rolled back. */
+  dropRuleStates(): void {
+    this.ruleStates.clear();
+  }
+
+  /** A resident's erasure: the device's positions and its rule memory (where it was) go. */
+  erasePositions(id: string): void {
+    this.settle(id);
+    this.ruleStates.delete(id);
+    this.db.prepare('UPDATE devices SET lat = NULL, lon = NULL, accuracy = NULL, position_at = NULL, position_device_ts = NULL, rule_memory = NULL WHERE id = ?').run(id);
   }
 
   setMemory(id: string, memory: DeviceMemory): void {
+    this.ruleStates.delete(id);
     this.stmt.setMemory.run(JSON.stringify(memory), id);
   }
 
   setMaintenance(id: string, until: Date | null): void {
+    this.ruleStates.delete(id);
     this.db.prepare('UPDATE devices SET maintenance_until = ? WHERE id = ?').run(until ? until.toISOString() : null, id);
   }
 

@@ -10,7 +10,13 @@ type Job = { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unkno
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** Hears how each commit went: for health. A write's own error (a constraint) is not a store failure. */
-export type CommitObserver = { storeOk(): void; storeFailed(err: unknown): void; committed?(writes: number, seconds: number): void };
+export type CommitObserver = {
+  storeOk(): void;
+  storeFailed(err: unknown): void;
+  committed?(writes: number, seconds: number): void;
+  /** A write, or a whole batch, was rolled back: what was read inside it may not be so. */
+  rolledBack?(): void;
+};
 
 export class GroupCommitWriter {
   private queue: Job[] = [];
@@ -84,10 +90,12 @@ export class GroupCommitWriter {
       this.observer?.committed?.(jobs.length, (performance.now() - started) / 1000);
     } catch (err) {
       this.observer?.storeFailed(err);
+      this.observer?.rolledBack?.();
       for (const job of jobs) job.reject(err);
       return;
     }
     this.observer?.storeOk();
+    if (outcomes.some((o) => !o.ok)) this.observer?.rolledBack?.();
     // Only now, committed, does anyone hear of the result.
     outcomes.forEach((o, i) => {
       const job = jobs[i] as Job;

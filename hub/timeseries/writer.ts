@@ -43,7 +43,12 @@ export class TimeSeriesWriter {
   }
 
   countEvent(tenant: string, kind: DeviceKind, type: string, at: Date): void {
-    count(this.counts, { tenant, kind, type }, at);
+    // Once per device message: the key is built without the tags, which only a new count needs.
+    const second = Math.floor(at.getTime() / 1000);
+    const key = `${tenant}\0${kind}\0${type}\0${second}`;
+    const c = this.counts.get(key);
+    if (c) c.count++;
+    else this.counts.set(key, { tags: { tenant, kind, type }, second, count: 1 });
   }
 
   /** Counts an alarm's step (raised, acknowledged, escalated, resolved, …). */

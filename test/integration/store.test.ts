@@ -124,6 +124,27 @@ describe('device state from telemetry', () => {
     expect(devices.pendingTelemetry()).toBe(0);
   });
 
+  it('gives the rules what they read last, and never what a rolled-back write left behind', async () => {
+    const f = make('TEL-F');
+    const writer = new GroupCommitWriter(db, 0, { storeOk: () => {}, storeFailed: () => {}, rolledBack: () => devices.dropRuleStates() });
+    expect(devices.ruleState(f).memory.lowSignalStreak).toBe(0);
+    await writer.run(() => devices.setMemory(f, { outsideSince: null, lowSignalStreak: 2 }));
+    expect(devices.ruleState(f).memory.lowSignalStreak).toBe(2);
+    // Written, read inside the same write (as the alarm code does), then rolled back.
+    await expect(writer.run(() => {
+      devices.setMemory(f, { outsideSince: null, lowSignalStreak: 3 });
+      expect(devices.ruleState(f).memory.lowSignalStreak).toBe(3);
+      throw new Error('a rule failed');
+    })).rejects.toThrow('a rule failed');
+    expect(devices.ruleState(f).memory.lowSignalStreak).toBe(2);
+    await writer.run(() => devices.setMaintenance(f, at(7200)));
+    expect(devices.ruleState(f).maintenanceUntil).toBe(at(7200).toISOString());
+    devices.erasePositions(f);
+    expect(devices.ruleState(f).memory).toEqual({ outsideSince: null, lowSignalStreak: 0 });
+    // What the rules get cannot be changed behind the store's back.
+    expect(() => { (devices.ruleState(f).memory as { lowSignalStreak: number }).lowSignalStreak = 9; }).toThrow(TypeError);
+  });
+
   it('keeps what it could not write, for the next write', () => {
     const e = make('TEL-E');
     devices.noteTelemetry(e, at(20), hb(20, 42));

@@ -6,7 +6,7 @@ import { distanceMetres, insideZone, type SafeZone } from '../../hub/core/geo.ts
 import { isWithinLocalWindow, localMinutes } from '../../hub/core/localtime.ts';
 import {
   type DeviceMemory, EMPTY_MEMORY, type Effect, type ResidentFacts, type Rule, type RuleBody, RuleBodySchema,
-  defaultRules, doseWatchKey, evaluate, GEOFENCE_WATCH_KEY,
+  defaultRules, doseWatchKey, evaluate, GEOFENCE_WATCH_KEY, sameMemory,
 } from '../../hub/core/rules.ts';
 import { DEFAULT_SILENCE_POLICY, planSilence, silentSince } from '../../hub/core/silence.ts';
 
@@ -236,5 +236,15 @@ describe('a rule that throws', () => {
   });
   it('leaves no failures when every rule is sound', () => {
     expect(run('safety_alarm', { type: 'button_pressed' }, new Date()).failures).toEqual([]);
+  });
+});
+
+describe('rule memory', () => {
+  it('is the same when every field is, whatever the object', () => {
+    const m: DeviceMemory = { outsideSince: '2026-03-01T10:00:00.000Z', lowSignalStreak: 2 };
+    expect(sameMemory(m, { ...m })).toBe(true);
+    expect(sameMemory(EMPTY_MEMORY, { outsideSince: null, lowSignalStreak: 0 })).toBe(true);
+    expect(sameMemory(m, { ...m, lowSignalStreak: 3 })).toBe(false);
+    expect(sameMemory(m, { ...m, outsideSince: null })).toBe(false);
   });
 });
