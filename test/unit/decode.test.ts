@@ -97,6 +97,32 @@ describe('dates', () => {
       }
     }
   });
+  it('accepts exactly what the serializer accepts and JavaScript can parse, over every edge of every field', () => {
+    const grid = {
+      year: ['0000', '1900', '2000', '2023', '2024', '2100', '9999'],
+      month: ['00', '01', '02', '04', '12', '13'],
+      day: ['00', '01', '28', '29', '30', '31', '32'],
+      sep: ['T', 't', ' '],
+      hour: ['00', '23', '24', '99'],
+      minute: ['00', '59', '60'],
+      second: ['00', '59', '60'],
+      fraction: ['', '.5', '.123456789'],
+      offset: ['Z', 'z', '+00:00', '-23:59', '+24:00', '-12:60', '+05:30'],
+    };
+    let accepted = 0;
+    let checked = 0;
+    for (const y of grid.year) for (const mo of grid.month) for (const d of grid.day) for (const t of grid.sep) for (const h of grid.hour) {
+      for (const mi of grid.minute) for (const se of grid.second) for (const f of grid.fraction) for (const o of grid.offset) {
+        const value = `${y}-${mo}-${d}${t}${h}:${mi}:${se}${f}${o}`;
+        const reference = serializerDateTime(value) && !Number.isNaN(Date.parse(value));
+        if (isDateTime(value) !== reference) expect.fail(`${value}: ${isDateTime(value)}, the serializer and Date.parse say ${reference}`);
+        checked++;
+        if (reference) accepted++;
+      }
+    }
+    expect(checked).toBe(7 * 6 * 7 * 3 * 4 * 3 * 3 * 3 * 7);
+    expect(accepted).toBeGreaterThan(10_000);
+  });
 });
 
 describe('stored events shown again', () => {
