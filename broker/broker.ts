@@ -10,7 +10,7 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { clientIdProblem, mayPublish, maySubscribe, parseTopic, topics } from '../hub/core/topics.ts';
+import { clientIdProblem, maySubscribe, publishChannel, topics } from '../hub/core/topics.ts';
 import type { DeviceIdentity } from '../hub/store/devices.ts';
 import { guardSocket } from './packet-guard.ts';
 
@@ -182,12 +182,12 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
         done(new Error('publisher is not an authenticated device'));
         return;
       }
-      if (!mayPublish(device.deviceId, packet.topic)) {
+      const channel = publishChannel(device.deviceId, packet.topic);
+      if (!channel) {
         log.warn({ deviceId: device.deviceId, topic: packet.topic }, 'broker: refused publish outside the device\'s own topics; disconnecting');
         done(new Error(`device ${device.deviceId} may not publish to ${packet.topic}`));
         return;
       }
-      const channel = parseTopic(packet.topic)?.channel === 'status' ? 'status' : 'events';
       inFlight++;
       gateway.receive(device, channel, packet.payload as Buffer, packet.qos).then(
         () => { inFlight--; done(null); },

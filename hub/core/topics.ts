@@ -16,8 +16,7 @@ export const topics = {
   commands: (deviceId: string) => `${TOPIC_ROOT}/${deviceId}/commands`,
 };
 
-/** Topics a device may publish to, and the one it may subscribe to. */
-export const DEVICE_PUBLISH: readonly DeviceTopic[] = ['events', 'status'];
+/** The topic a device may subscribe to (it publishes to `events` and `status`: `publishChannel`). */
 export const DEVICE_SUBSCRIBE: readonly DeviceTopic[] = ['commands'];
 
 export type ParsedTopic = { deviceId: string; channel: DeviceTopic };
@@ -32,10 +31,12 @@ export function parseTopic(topic: string): ParsedTopic | null {
   return { deviceId, channel };
 }
 
-export function mayPublish(deviceId: string, topic: string): boolean {
+/** The channel a device publishes on with this topic, or null when the topic is not its to publish to. */
+export function publishChannel(deviceId: string, topic: string): 'events' | 'status' | null {
   const t = parseTopic(topic);
-  return t !== null && t.deviceId === deviceId && DEVICE_PUBLISH.includes(t.channel);
+  return t !== null && t.deviceId === deviceId && (t.channel === 'events' || t.channel === 'status') ? t.channel : null;
 }
+
 
 export function maySubscribe(deviceId: string, topic: string): boolean {
   const t = parseTopic(topic);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../hub/config.ts';
 import { can, servesTenant, type Principal } from '../../hub/core/access.ts';
-import { clientIdProblem, mayPublish, maySubscribe, parseTopic, topics } from '../../hub/core/topics.ts';
+import { clientIdProblem, publishChannel, maySubscribe, parseTopic, topics } from '../../hub/core/topics.ts';
 
 describe('loadConfig', () => {
   it('has defaults that start a hub with nothing set', () => {
@@ -45,10 +45,10 @@ describe('topic contract', () => {
   });
 
   it('lets a device publish events and status only under its own id', () => {
-    expect(mayPublish('sa-1', topics.events('sa-1'))).toBe(true);
-    expect(mayPublish('sa-1', topics.status('sa-1'))).toBe(true);
-    expect(mayPublish('sa-1', topics.commands('sa-1'))).toBe(false);
-    expect(mayPublish('sa-1', topics.events('sa-2'))).toBe(false);
+    expect(publishChannel('sa-1', topics.events('sa-1'))).toBe('events');
+    expect(publishChannel('sa-1', topics.status('sa-1'))).toBe('status');
+    expect(publishChannel('sa-1', topics.commands('sa-1'))).toBeNull();
+    expect(publishChannel('sa-1', topics.events('sa-2'))).toBeNull();
   });
 
   it('lets a device subscribe to its own commands only', () => {
