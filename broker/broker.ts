@@ -6,11 +6,11 @@
  * aedes lib/handlers/publish.js: authorizePublish, then enqueuePublish, which acks QoS 1), so
  * the hub's `receive` there means the device is acknowledged only once its event is stored.
  */
-import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { clientIdProblem, maySubscribe, publishChannel, topics } from '../hub/core/topics.ts';
+import { clientIdProblem, isUplink, maySubscribe, publishChannel, topics } from '../hub/core/topics.ts';
 import type { DeviceIdentity } from '../hub/store/devices.ts';
 import { guardSocket } from './packet-guard.ts';
 
@@ -225,6 +225,20 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
    * PUBACK arrived but, for a clean session, not which message it was: the oldest is.
    */
   const awaitingAck = new WeakMap<Client, string[]>();
+
+  // What a device publishes (its events and status, its last will) is for the hub alone, and the
+  // hub has it by now (authorizePublish): no client may subscribe to those topics
+  // (authorizeSubscribe). Routing it on through aedes (retained store, offline queues, matching
+  // subscriptions) would be work for nobody, and retained statuses memory kept for nobody. Only
+  // what the hub publishes, its commands, is routed.
+  const route = aedes.publish.bind(aedes) as unknown as (packet: PublishPacket, client: Client | null, done?: (err?: Error) => void) => void;
+  (aedes as unknown as { publish: typeof route }).publish = (packet, client, done) => {
+    if (client && typeof client === 'object' && identities.has(client) && isUplink(packet.topic)) {
+      done?.();
+      return;
+    }
+    route(packet, client, done);
+  };
 
   aedes.on('clientReady', (client) => {
     const device = identities.get(client);

@@ -31,6 +31,11 @@ export function parseTopic(topic: string): ParsedTopic | null {
   return { deviceId, channel };
 }
 
+/** A topic under the device tree ending in a channel devices send on (`events`, `status`); levels not checked. */
+export function isUplink(topic: string): boolean {
+  return topic.startsWith(`${TOPIC_ROOT}/`) && (topic.endsWith('/events') || topic.endsWith('/status'));
+}
+
 /** The channel a device publishes on with this topic, or null when the topic is not its to publish to. */
 export function publishChannel(deviceId: string, topic: string): 'events' | 'status' | null {
   const t = parseTopic(topic);

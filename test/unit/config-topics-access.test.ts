@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../hub/config.ts';
 import { can, servesTenant, type Principal } from '../../hub/core/access.ts';
-import { clientIdProblem, publishChannel, maySubscribe, parseTopic, topics } from '../../hub/core/topics.ts';
+import { clientIdProblem, isUplink, publishChannel, maySubscribe, parseTopic, topics } from '../../hub/core/topics.ts';
 
 describe('loadConfig', () => {
   it('has defaults that start a hub with nothing set', () => {
@@ -49,6 +49,8 @@ describe('topic contract', () => {
     expect(publishChannel('sa-1', topics.status('sa-1'))).toBe('status');
     expect(publishChannel('sa-1', topics.commands('sa-1'))).toBeNull();
     expect(publishChannel('sa-1', topics.events('sa-2'))).toBeNull();
+    expect([topics.events('sa-1'), topics.status('sa-1')].every(isUplink)).toBe(true);
+    expect([topics.commands('sa-1'), 'other/sa-1/events', '$SYS/broker/uptime'].some(isUplink)).toBe(false);
   });
 
   it('lets a device subscribe to its own commands only', () => {
