@@ -124,7 +124,7 @@ export async function startHub(config: Config, log: Logger, now: () => Date = ()
       receive: async (device, channel, payload, qos) => {
         const started = performance.now();
         const outcome = await ingest.receive(device, channel, payload, qos);
-        metrics.messages.inc({ kind: device.kind, outcome });
+        metrics.countMessage(device.kind, outcome);
         metrics.puback.observe({ class: outcome === 'stored' || outcome === 'conflict' ? 'care' : 'other' }, (performance.now() - started) / 1000);
         return outcome;
       },
