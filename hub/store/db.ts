@@ -20,6 +20,22 @@ export type Db = Database.Database;
  */
 export const BUSY_TIMEOUT_MS = 25;
 
+/**
+ * Runs `fn` (which commits) with `synchronous = NORMAL`: in WAL mode its commit is with the
+ * operating system when it returns, without waiting for the disk. For what may be lost in a
+ * power cut but not in a crash of the hub (telemetry, presence). The connection is back to FULL
+ * at once, so every other write stays synced. The pragma is run, not prepared: SQLite applies it
+ * when it is compiled.
+ */
+export function withoutWaitingForDisk<T>(db: Db, fn: () => T): T {
+  db.pragma('synchronous = NORMAL');
+  try {
+    return fn();
+  } finally {
+    db.pragma('synchronous = FULL');
+  }
+}
+
 /** SQLite errors that mean the store itself is failing (full, locked, I/O), not a write's content. */
 const STORE_FAILURES = ['SQLITE_FULL', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_IOERR', 'SQLITE_CORRUPT', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_NOTADB'];
 export function isStoreFailure(err: unknown): boolean {

@@ -4,7 +4,7 @@ import type { LastTest, TestResult } from '../core/chain-test.ts';
 import { type DeviceState, deviceStates, type FleetPolicy } from '../core/fleet.ts';
 import type { Device, DeviceFlag, NewDevice } from '../core/model.ts';
 import { hashDeviceSecret, randomToken, shortId, verifyDeviceSecret } from '../security/secrets.ts';
-import type { Db } from './db.ts';
+import { type Db, withoutWaitingForDisk } from './db.ts';
 
 type Row = {
   id: string; tenant_id: string; kind: DeviceKind; serial: string; resident_id: string | null;
@@ -289,7 +289,7 @@ export class DeviceStore {
     const batch = this.pending;
     this.pending = new Map();
     try {
-      this.db.transaction(() => { for (const [id, p] of batch) this.writePending(id, p); })();
+      this.lightly(() => this.db.transaction(() => { for (const [id, p] of batch) this.writePending(id, p); })());
     } catch (err) {
       // Not written: kept for the next try, behind anything newer noted meanwhile.
       for (const [id, p] of batch) if (!this.pending.has(id)) this.pending.set(id, p);
@@ -302,8 +302,18 @@ export class DeviceStore {
   private settle(id: string): void {
     const p = this.pending.get(id);
     if (!p) return;
-    this.writePending(id, p);
+    this.lightly(() => this.writePending(id, p));
     this.pending.delete(id);
+  }
+
+  /**
+   * Held telemetry written by a read (an API call, outside any transaction) is a commit of its
+   * own: it need not wait for the disk, any more than in the group commit. Inside a transaction
+   * it is part of the caller's commit.
+   */
+  private lightly(fn: () => void): void {
+    if (this.db.inTransaction) fn();
+    else withoutWaitingForDisk(this.db, fn);
   }
 
   private writePending(id: string, p: PendingState): void {

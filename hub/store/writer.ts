@@ -4,7 +4,7 @@
  * caller's promise resolves only when its write is on disk. A failing write is rolled back alone
  * (a savepoint each) and rejects only its own promise.
  */
-import { type Db, isStoreFailure } from './db.ts';
+import { type Db, isStoreFailure, withoutWaitingForDisk } from './db.ts';
 
 type Job = { fn: () => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void; durable: boolean; savepoint: boolean };
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
@@ -22,15 +22,12 @@ export class GroupCommitWriter {
   private queue: Job[] = [];
   private scheduled = false;
   private readonly commit: (jobs: Job[]) => Outcome[];
-  private readonly setSync: { full: () => void; normal: () => void };
 
   /**
    * `windowMs`: how long to gather writes before committing. 0 commits on the next turn of the
    * event loop; a few milliseconds trade latency for fewer fsyncs on slow disks.
    */
-  constructor(db: Db, private readonly windowMs = 0, private readonly observer?: CommitObserver) {
-    // Not prepared once: SQLite applies this pragma when it is compiled, not when it is run.
-    this.setSync = { full: () => db.pragma('synchronous = FULL'), normal: () => db.pragma('synchronous = NORMAL') };
+  constructor(private readonly db: Db, private readonly windowMs = 0, private readonly observer?: CommitObserver) {
     const one = db.transaction((job: Job) => job.fn());
     this.commit = db.transaction((jobs: Job[]) => jobs.map((job): Outcome => {
       try {
@@ -77,16 +74,7 @@ export class GroupCommitWriter {
     let outcomes: Outcome[];
     const started = performance.now();
     try {
-      if (jobs.some((j) => j.durable)) outcomes = this.commit(jobs);
-      else {
-        // Back to FULL at once: anything else that writes on this connection stays synced.
-        this.setSync.normal();
-        try {
-          outcomes = this.commit(jobs);
-        } finally {
-          this.setSync.full();
-        }
-      }
+      outcomes = jobs.some((j) => j.durable) ? this.commit(jobs) : withoutWaitingForDisk(this.db, () => this.commit(jobs));
       this.observer?.committed?.(jobs.length, (performance.now() - started) / 1000);
     } catch (err) {
       this.observer?.storeFailed(err);

@@ -112,6 +112,9 @@ describe('device state from telemetry', () => {
     devices.noteTelemetry(c, at(3601), hb(3601, 53));
     expect(devices.list(['0301']).find((d) => d.id === c)).toMatchObject({ battery: 53, acceptedCount: 3 });
     expect(devices.pendingTelemetry()).toBe(0);
+    // Those reads committed the held state without waiting for the disk; every other write on
+    // the connection is synced as before.
+    expect(db.pragma('synchronous', { simple: true })).toBe(2);
   });
 
   it('is written before a later care event of the same device, which therefore has the last word', () => {
