@@ -66,10 +66,10 @@ export class AlarmService {
   /**
    * Inside the event's commit. The rules are read and run first; an event that would change
    * nothing (most heartbeats) writes nothing and needs no savepoint. Otherwise the writes run in
-   * a savepoint of their own. If the rules or the alarm code
-   * fail for this event, what they did is rolled back, but the event stays stored and is
-   * acknowledged: a device must not resend forever while it looks healthy. The failure is
-   * logged with the rule and the event, and raised as a technical alarm that names the rule.
+   * a savepoint of their own. If the rules or the alarm code fail for this event, what they did
+   * is rolled back, but the event stays stored and is acknowledged: a device must not resend
+   * forever while it looks healthy. The failure is logged with the rule and the event, and
+   * raised as a technical alarm that names the rule.
    */
   onEvent(device: DeviceIdentity, event: DeviceEvent, receivedAt: Date): AlarmChange[] {
     let failures: Failure[];
