@@ -12,7 +12,6 @@ import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { clientIdProblem, isUplink, maySubscribe, publishChannel, topics } from '../hub/core/topics.ts';
 import type { DeviceIdentity } from '../hub/store/devices.ts';
-import { leanParser } from './lean-parser.ts';
 import { guardSocket } from './packet-guard.ts';
 
 /**
@@ -319,7 +318,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       log.warn({ remote: socket.remoteAddress, reason }, 'broker: closed a connection that sent an oversized packet');
     });
     releasePending.set(socket, release);
-    leanParser(aedes.handle(socket));
+    aedes.handle(socket);
   };
   const listen = async (server: Server, port: number): Promise<number> => {
     await new Promise<void>((resolve, reject) => {
