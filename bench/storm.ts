@@ -3,7 +3,9 @@
  * process) and through Debian's Mosquitto on the same generator in the same run.
  *
  * 1. Density: 10,000, then 20,000 idle devices, each its own MQTT connection subscribed to its
- *    command topic; the server's resident memory before and after: connections per GB.
+ *    command topic; the server's resident memory before and after, at rest (the hub after a full
+ *    collection, asked for through its inspector; also shown 5 s after the burst, before one):
+ *    connections per GB.
  * 2. Care-event storm: 2,000 of them send `mains_lost` at the same moment (a power cut); time
  *    until every one is acknowledged, PUBACK p50/p99, and the hub's group-commit batch sizes.
  * 3. Restart storm: the server is killed (SIGKILL) while all are connected; 2,000 other devices
@@ -24,6 +26,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
+import WebSocket from 'ws';
 import { HubApi } from '../simulators/hub-api.ts';
 import { type HubProcess, spawnHub } from '../simulators/spawn-hub.ts';
 import { percentile } from '../simulators/stats.ts';
@@ -52,7 +55,12 @@ const out = (s: string) => process.stdout.write(`${s}\n`);
 type Cred = { id: string; password?: string };
 
 /** A server under test: where it listens, its process, and how to kill and start it again. */
-type Server = { name: string; url: string; pid(): number; kill(): Promise<void>; restart(): Promise<number>; stop(): Promise<void>; heap?(): Promise<string> };
+type Server = {
+  name: string; url: string; pid(): number; kill(): Promise<void>; restart(): Promise<number>; stop(): Promise<void>;
+  heap?(): Promise<string>;
+  /** A full garbage collection, where the server has a collector. */
+  collect?(): Promise<void>;
+};
 
 /** Devices per generator process: one process may hold only so many sockets. */
 const PER_PROCESS = 5000;
@@ -137,16 +145,25 @@ type Batches = { count: number; sum: number; buckets: { le: string; n: number }[
 async function run(server: Server, creds: Cred[], batches?: () => Promise<Batches>): Promise<Result> {
   const fleet = new Fleet(server.url, creds);
   await sleep(2000);
-  const base = rss(server.pid());
+  // Resident memory of the server at rest: after a full collection where the server has a
+  // collector (the hub, through its inspector), so that what a burst left behind (starting up,
+  // thousands connecting), which V8 gives back only when it gets round to it, is not counted.
+  const atRest = async () => {
+    await server.collect?.();
+    await sleep(1000);
+    return rss(server.pid());
+  };
+  const base = await atRest();
   const density: Result['density'] = [];
   let done = 0;
   for (const n of STEPS) {
     await fleet.connect(done, n);
     done = n;
     await sleep(5000);
-    const bytes = rss(server.pid()) - base;
+    const early = rss(server.pid()) - base;
+    const bytes = (await atRest()) - base;
     density.push({ devices: n, bytes, perGb: n / (bytes / GB) });
-    out(`  ${server.name}: ${n} idle connections, ${mb(bytes)} more resident memory (${mb(base)} before)${server.heap ? `; ${await server.heap()}` : ''}`);
+    out(`  ${server.name}: ${n} idle connections, ${mb(bytes)} more resident memory at rest (${mb(early)} 5 s after the last connected, before a collection; ${mb(base)} before)${server.heap ? `; ${await server.heap()}` : ''}`);
   }
 
   const before = batches ? await batches() : null;
@@ -189,14 +206,30 @@ async function run(server: Server, creds: Cred[], batches?: () => Promise<Batche
 
 // ── the hub ──────────────────────────────────────────────────────────────────────────────────
 
+/** Asks a Node process for a full collection through its inspector (the address it printed). */
+async function collectGarbage(output: string): Promise<void> {
+  const url = [...output.matchAll(/Debugger listening on (ws:\/\/\S+)/g)].at(-1)?.[1];
+  if (!url) throw new Error('the hub printed no inspector address');
+  const ws = new WebSocket(url);
+  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    ws.on('message', (data) => { if ((JSON.parse(String(data)) as { id?: number }).id === 1) resolve(); });
+    ws.once('error', reject);
+    ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+  });
+  ws.close();
+}
+
 async function hubServer(): Promise<{ server: Server; creds: Cred[]; api: HubApi; batches: () => Promise<Batches> }> {
   const dir = tempDir('bench-storm-');
   const password = 'bench-admin-password';
   const mqttPort = await freePort();
   const httpPort = await freePort();
   const env = { DATA_DIR: dir, MQTT_PORT: String(mqttPort), HTTP_PORT: String(httpPort), HOST: '127.0.0.1', HUB_ADMIN_PASSWORD: password, MQTT_MAX_PENDING_PER_ADDRESS: '100000', METRICS_TOKEN: 'bench-metrics-token' };
-  const start = () => spawnHub(env, undefined, { compiled: 'if-built' });
-  let hub: HubProcess = await start();
+  // The inspector (on a free port, this machine only) lets the benchmark ask for a full collection
+  // in the density step. Not after the restart: the storm needs every file descriptor it can get.
+  const start = (inspect: boolean) => spawnHub(env, undefined, { compiled: 'if-built', nodeArgs: inspect ? ['--inspect=127.0.0.1:0'] : [] });
+  let hub: HubProcess = await start(true);
   const api = new HubApi(`http://127.0.0.1:${httpPort}`);
   await api.login('admin', password);
   await api.ensureTenant(TENANT, 'Storm');
@@ -217,10 +250,11 @@ async function hubServer(): Promise<{ server: Server; creds: Cred[]; api: HubApi
     url: `mqtt://127.0.0.1:${mqttPort}`,
     pid: () => hub.proc.pid as number,
     heap,
+    collect: () => collectGarbage(hub.output()),
     kill: () => hub.kill('SIGKILL'),
     async restart() {
       const t = performance.now();
-      hub = await start();
+      hub = await start(false);
       return performance.now() - t;
     },
     async stop() {

@@ -22,11 +22,12 @@ const BUILT = 'build/hub/main.js';
 /**
  * `onLine` sees every line the hub prints after it is ready. `compiled` runs the production
  * build (`npm run build`: build/hub/main.js) with plain Node instead of the sources; `if-built`
- * does so when there is a build (the benchmarks: as the hub runs in its image).
+ * does so when there is a build (the benchmarks: as the hub runs in its image). `nodeArgs` go to
+ * Node before the script (a benchmark's `--inspect`).
  */
-export async function spawnHub(env: Record<string, string>, onLine?: (line: string) => void, opts: { compiled?: boolean | 'if-built' } = {}): Promise<HubProcess> {
+export async function spawnHub(env: Record<string, string>, onLine?: (line: string) => void, opts: { compiled?: boolean | 'if-built'; nodeArgs?: string[] } = {}): Promise<HubProcess> {
   const compiled = opts.compiled === 'if-built' ? existsSync(join(ROOT, BUILT)) : !!opts.compiled;
-  const args = compiled ? [BUILT] : ['--import', 'tsx', 'hub/main.ts'];
+  const args = [...(opts.nodeArgs ?? []), ...(compiled ? [BUILT] : ['--import', 'tsx', 'hub/main.ts'])];
   const proc = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
