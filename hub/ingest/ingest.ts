@@ -54,6 +54,7 @@ export class Ingest {
   readonly counters: IngestCounters = { stored: 0, duplicate: 0, conflict: 0, telemetry: 0, rejected: 0, status: 0 };
   private readonly connections = new Map<string, number>();
   private stateTimer: NodeJS.Timeout | null = null;
+  private closed = false;
 
   constructor(private readonly d: IngestDeps) {}
 
@@ -74,12 +75,12 @@ export class Ingest {
     const event = decoded.event;
     if (isTelemetryEvent(event)) {
       // Heartbeats and positions are not care events: the device is acknowledged without waiting
-      // for the commit (it follows in the next group commit, before any later write), and that
-      // commit need not wait for the disk. A crash of the hub may lose the last commit window of
-      // "last seen", a power cut what the operating system had not yet written; never a care event.
-      // The device's state is held and written in batches (DeviceStore.noteTelemetry); noted in
-      // the commit's turn, in order with every other write. The reactor keeps a savepoint of its
-      // own for what it writes, and most heartbeats write nothing: no savepoint for the job.
+      // for the commit. Its state is noted in the next group commit's turn, in order with every
+      // other write, and written within STATE_WRITE_MS without waiting for the disk
+      // (DeviceStore.noteTelemetry): a crash of the hub may lose that much of "last seen", a power
+      // cut what the operating system had not yet written; never a care event. The reactor keeps
+      // a savepoint of its own for what it writes, and most heartbeats write nothing: no savepoint
+      // for the job.
       void this.d.writer.run(() => {
         this.d.devices.noteTelemetry(device.deviceId, receivedAt, event);
         this.scheduleStateWrite();
@@ -124,7 +125,8 @@ export class Ingest {
 
   /** Telemetry's device state is written at most `STATE_WRITE_MS` after it arrived. */
   private scheduleStateWrite(): void {
-    if (this.stateTimer) return;
+    // After close the store is closing: close's own write takes what is held.
+    if (this.stateTimer || this.closed) return;
     this.stateTimer = setTimeout(() => {
       this.stateTimer = null;
       void this.writeState();
@@ -140,6 +142,7 @@ export class Ingest {
 
   /** Writes the device state held so far (on shutdown, before the store closes). */
   close(): Promise<void> {
+    this.closed = true;
     if (this.stateTimer) clearTimeout(this.stateTimer);
     this.stateTimer = null;
     return this.writeState();

@@ -12,6 +12,9 @@ type Call = { id: number; method: Method; args: unknown[] };
 
 let writes: Call[] = [];
 
+/** How a failed call is answered: its message. */
+const failure = (id: number, err: unknown) => parentPort?.postMessage({ id, error: err instanceof Error ? err.message : String(err) });
+
 function commitWrites(): void {
   if (writes.length === 0) return;
   const batch = writes;
@@ -20,7 +23,7 @@ function commitWrites(): void {
     file.writeMany(batch.map((c) => c.args[0] as Point[]));
     for (const c of batch) parentPort?.postMessage({ id: c.id, result: undefined });
   } catch (err) {
-    for (const c of batch) parentPort?.postMessage({ id: c.id, error: err instanceof Error ? err.message : String(err) });
+    for (const c of batch) failure(c.id, err);
   }
 }
 
@@ -37,7 +40,7 @@ parentPort?.on('message', (m: Call) => {
       const result = await (file[m.method] as (...a: unknown[]) => Promise<unknown>).apply(file, m.args);
       parentPort?.postMessage({ id: m.id, result });
     } catch (err) {
-      parentPort?.postMessage({ id: m.id, error: err instanceof Error ? err.message : String(err) });
+      failure(m.id, err);
     }
   })();
 });
