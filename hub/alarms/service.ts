@@ -19,7 +19,7 @@ import { say } from '../core/said.ts';
 import { type SilencePolicy, type SilentDevice, planSilence, silentSince } from '../core/silence.ts';
 import { shortId } from '../security/secrets.ts';
 import { type AlarmStore, dedupeKey } from '../store/alarms.ts';
-import type { DeviceIdentity, DeviceStore } from '../store/devices.ts';
+import type { DeviceIdentity, DeviceStore, RuleState } from '../store/devices.ts';
 import type { ResidentStore } from '../store/residents.ts';
 import type { ChainTests } from '../chaintests/service.ts';
 import type { CommandOutbox } from '../store/outbox.ts';
@@ -29,7 +29,7 @@ import type { GroupCommitWriter } from '../store/writer.ts';
 export type AlarmChange = { change: TransitionAction; alarm: Alarm };
 
 /** What the rules said about an event, before anything is written. */
-type Plan = { context: { residentId: string | null; maintenanceUntil: string | null }; out: ReturnType<typeof evaluate>; memoryChanged: boolean };
+type Plan = { context: Omit<RuleState, 'memory'>; out: ReturnType<typeof evaluate>; memoryChanged: boolean };
 
 /** A rule that failed, or (all null) the alarm code itself. */
 type Failure = RuleFailure | { ruleId: null; ruleKind: null; alarmType: null; message: string };
