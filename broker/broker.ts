@@ -8,7 +8,7 @@
  */
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { clientIdProblem, isUplink, maySubscribe, publishChannel, topics } from '../hub/core/topics.ts';
 import type { DeviceIdentity } from '../hub/store/devices.ts';
@@ -21,6 +21,8 @@ import { guardSocket } from './packet-guard.ts';
 export const MAX_PACKET_BYTES = 32 * 1024;
 /** Connections the kernel may hold for the broker before it accepts them (a reconnect storm). */
 export const LISTEN_BACKLOG = 8192;
+/** Listening sockets per port where Node can share a port between them (see `listen`). */
+export const LISTENERS = 4;
 
 /** What the broker needs from the hub. */
 export type DeviceGateway = {
@@ -320,23 +322,53 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     releasePending.set(socket, release);
     aedes.handle(socket);
   };
-  const listen = async (server: Server, port: number): Promise<number> => {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      // After a restart or a power cut, thousands of devices connect within a second or two.
-      // Node's default queue of 511 waiting connections overflows then, and each device whose
-      // SYN is dropped waits for its TCP retry (1 s, 3 s, 7 s, …) with the hub idle meanwhile.
-      // The kernel caps this at net.core.somaxconn.
-      server.listen({ port, host: opts.host, backlog: LISTEN_BACKLOG }, () => resolve());
+  const listenOne = (server: Server, port: number, reusePort: boolean) => new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    // After a restart or a power cut, thousands of devices connect within a second or two.
+    // Node's default queue of 511 waiting connections overflows then, and each device whose
+    // SYN is dropped waits for its TCP retry (1 s, 3 s, 7 s, …) with the hub idle meanwhile.
+    // The kernel caps this at net.core.somaxconn.
+    server.listen({ port, host: opts.host, backlog: LISTEN_BACKLOG, reusePort }, () => {
+      server.off('error', reject);
+      resolve();
     });
-    return (server.address() as AddressInfo).port;
+  });
+  /**
+   * The listening sockets of one port. Node takes one waiting connection per listening socket
+   * per turn of its event loop, so in a storm, while each turn also serves the connections
+   * already open, the kernel's queue fills and the devices it turns away wait out TCP's
+   * back-off. Where Node can share a port between sockets (`reusePort`, Linux, Node 22.12 and
+   * later), the port gets LISTENERS sockets: as many connections taken per turn and as many
+   * queues. A plain bind first, released at once, fails when anything else holds the port, so a
+   * second hub started on it by mistake still stops with EADDRINUSE instead of sharing it.
+   */
+  const listen = async (create: () => Server, wanted: number): Promise<{ port: number; servers: Server[] }> => {
+    const probe = create();
+    await listenOne(probe, wanted, false);
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const servers = [create()];
+    await listenOne(servers[0] as Server, port, true);
+    for (let i = 1; i < LISTENERS; i++) {
+      const server = create();
+      try {
+        await listenOne(server, port, true);
+      } catch {
+        // This Node does not share ports (it ignored reusePort on the first socket): one socket.
+        break;
+      }
+      servers.push(server);
+    }
+    return { port, servers };
   };
   // Plain MQTT unless it is turned off (with TLS), and MQTT over TLS with the certificate given.
-  const plain = opts.plain === false ? null : createServer(onSocket);
-  const secure = opts.tls ? createTlsServer(tlsOptions(opts.tls), onSocket) : null;
-  const port = plain ? await listen(plain, opts.port) : 0;
-  const tlsPort = secure && opts.tls ? await listen(secure, opts.tls.port) : null;
-  log.info({ port: plain ? port : 'off', tlsPort, host: opts.host, clientCertificates: !!opts.tls?.ca }, 'broker: MQTT listening');
+  const plain = opts.plain === false ? null : await listen(() => createServer(onSocket), opts.port);
+  const tls = opts.tls;
+  const secure = tls ? await listen(() => createTlsServer(tlsOptions(tls), onSocket), tls.port) : null;
+  const servers = [...plain?.servers ?? [], ...secure?.servers ?? []];
+  const port = plain?.port ?? 0;
+  const tlsPort = secure?.port ?? null;
+  log.info({ port: plain ? port : 'off', tlsPort, host: opts.host, clientCertificates: !!opts.tls?.ca, socketsPerPort: servers.length / (plain && secure ? 2 : 1) }, 'broker: MQTT listening');
 
   return {
     port,
@@ -381,17 +413,17 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
     refusals,
     tlsPort,
     reloadTls(t) {
-      secure?.setSecureContext(tlsOptions(t));
+      for (const server of secure?.servers ?? []) (server as TlsServer).setSecureContext(tlsOptions(t));
     },
     async stopAccepting(timeoutMs) {
-      for (const server of [plain, secure]) server?.close();
+      for (const server of servers) server.close();
       const until = Date.now() + timeoutMs;
       while (inFlight > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
       return inFlight;
     },
     async close() {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      for (const server of [plain, secure]) if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     },
   };
 }
