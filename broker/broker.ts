@@ -12,6 +12,7 @@ import { createServer as createTlsServer, type Server as TlsServer, TLSSocket } 
 import type { Logger } from 'pino';
 import { clientIdProblem, isUplink, maySubscribe, publishChannel, topics } from '../hub/core/topics.ts';
 import type { DeviceIdentity } from '../hub/store/devices.ts';
+import { leanParser } from './lean-parser.ts';
 import { guardSocket } from './packet-guard.ts';
 
 /**
@@ -320,7 +321,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
       log.warn({ remote: socket.remoteAddress, reason }, 'broker: closed a connection that sent an oversized packet');
     });
     releasePending.set(socket, release);
-    aedes.handle(socket);
+    leanParser(aedes.handle(socket));
   };
   const listenOne = (server: Server, port: number, reusePort: boolean) => new Promise<void>((resolve, reject) => {
     server.once('error', reject);
