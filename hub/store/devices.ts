@@ -283,11 +283,23 @@ export class DeviceStore {
     return this.pending.size;
   }
 
-  /** Writes the telemetry held so far (in the caller's transaction, or one of its own). */
-  writeTelemetry(): number {
+  /**
+   * Writes the telemetry held so far, or the `limit` devices held longest (in the caller's
+   * transaction, or one of its own). Returns how many devices it wrote.
+   */
+  writeTelemetry(limit = Infinity): number {
     if (this.pending.size === 0) return 0;
-    const batch = this.pending;
-    this.pending = new Map();
+    let batch = this.pending;
+    if (this.pending.size <= limit) {
+      this.pending = new Map();
+    } else {
+      batch = new Map();
+      for (const [id, p] of this.pending) {
+        if (batch.size >= limit) break;
+        batch.set(id, p);
+      }
+      for (const id of batch.keys()) this.pending.delete(id);
+    }
     try {
       this.lightly(() => this.db.transaction(() => { for (const [id, p] of batch) this.writePending(id, p); })());
     } catch (err) {

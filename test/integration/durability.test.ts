@@ -4,7 +4,10 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
+import type { MqttClient } from 'mqtt';
 import { topics } from '../../hub/core/topics.ts';
+import { STATE_SLICE } from '../../hub/ingest/ingest.ts';
+import { HubApi } from '../../simulators/hub-api.ts';
 import { startChildHub, type ChildHub } from '../helpers/child-hub.ts';
 import { ADMIN_PASSWORD, apiClient, connectDevice, eventually, registerDevice, tempDir } from '../helpers/hub.ts';
 
@@ -86,6 +89,42 @@ describe('SIGKILL a second after heartbeats', () => {
       expect(device).toMatchObject({ battery: 41, signal: -71, firmware: '3.1.0', acceptedCount: 3 });
       expect(Date.parse(device.lastSeenAt)).toBeGreaterThanOrEqual(sentAt - 1000);
     } finally {
+      await hub?.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SIGKILL a second after heartbeats of more devices than one write takes', () => {
+  it(`has the state of every one of them: written ${STATE_SLICE} devices at a time, all of them`, async () => {
+    const dir = tempDir('hub-fleet-state-');
+    let hub: ChildHub | null = await startChildHub(dir);
+    const clients: MqttClient[] = [];
+    try {
+      const api = new HubApi(`http://127.0.0.1:${hub.httpPort}`);
+      await api.login('admin', ADMIN_PASSWORD);
+      await api.ensureTenant('4601', 'Bergen');
+      const count = 2 * STATE_SLICE + 100;
+      const creds = await api.importDevices('4601', 'safety_alarm', count, 'FLEET');
+      for (const c of creds) {
+        const client = await connectDevice(`mqtt://127.0.0.1:${hub.mqttPort}`, c);
+        client.on('error', () => { /* the hub is killed, on purpose */ });
+        clients.push(client);
+      }
+      await Promise.all(clients.map((client, i) => client.publishAsync(topics.events((creds[i] as { id: string }).id),
+        JSON.stringify({ id: `hb-${i}`, ts: new Date().toISOString(), type: 'heartbeat', battery: 30 + (i % 60), signal: -70, firmware: '2.0.1' }), { qos: 1 })));
+      await new Promise((r) => setTimeout(r, 1500));
+      await hub.kill('SIGKILL');
+      for (const client of clients) client.end(true);
+
+      hub = await startChildHub(dir);
+      const after = await signIn(hub.httpPort);
+      const devices = (await after('GET', '/api/devices?tenantId=4601')).body as { id: string; acceptedCount: number; battery: number | null }[];
+      expect(devices).toHaveLength(count);
+      const unwritten = devices.filter((d) => d.acceptedCount !== 1 || d.battery === null).map((d) => d.id);
+      expect(unwritten).toEqual([]);
+    } finally {
+      for (const client of clients) client.end(true);
       await hub?.kill();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -148,6 +148,21 @@ describe('device state from telemetry', () => {
     expect(() => { (devices.ruleState(f).memory as { lowSignalStreak: number }).lowSignalStreak = 9; }).toThrow(TypeError);
   });
 
+  it('writes the devices held longest first when asked for a slice, and the rest later', () => {
+    const ids = ['TEL-S1', 'TEL-S2', 'TEL-S3', 'TEL-S4', 'TEL-S5'].map(make);
+    ids.forEach((id, i) => devices.noteTelemetry(id, at(30 + i), hb(30 + i, 50 + i)));
+    // Noted again: it keeps its place in the queue, with the newer state.
+    devices.noteTelemetry(ids[0] as string, at(40), hb(40, 20));
+    expect(devices.writeTelemetry(2)).toBe(2);
+    expect(devices.pendingTelemetry()).toBe(3);
+    expect(ids.map((id) => raw(id).accepted_count)).toEqual([2, 1, 0, 0, 0]);
+    expect(raw(ids[0] as string)).toMatchObject({ battery: 20, last_seen_at: at(40).toISOString() });
+    expect(devices.writeTelemetry(2)).toBe(2);
+    expect(devices.writeTelemetry(2)).toBe(1);
+    expect(devices.writeTelemetry(2)).toBe(0);
+    expect(ids.map((id) => raw(id).battery)).toEqual([20, 51, 52, 53, 54]);
+  });
+
   it('keeps what it could not write, for the next write', () => {
     const e = make('TEL-E');
     devices.noteTelemetry(e, at(20), hb(20, 42));
