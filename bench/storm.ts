@@ -310,7 +310,9 @@ await server.stop();
 out('');
 out(`${'measure'.padEnd(44)} ${'hub'.padStart(16)} ${'mosquitto'.padStart(16)} ${'ratio'.padStart(8)}`);
 const line = (what: string, h: number, m: number | undefined, fmt: (v: number) => string) =>
-  out(`${what.padEnd(44)} ${fmt(h).padStart(16)} ${(m === undefined ? '–' : fmt(m)).padStart(16)} ${(m === undefined ? '–' : `${(h / m).toFixed(2)}×`).padStart(8)}`);
+  out(`${what.padEnd(44)} ${fmt(h).padStart(16)} ${(m === undefined ? '–' : fmt(m)).padStart(16)} ${ratio(h, m).padStart(8)}`);
+/** No ratio without a reference, or of two zeros (none refused on either side). */
+const ratio = (h: number, m: number | undefined) => (m === undefined || (h === 0 && m === 0) ? '–' : `${(h / m).toFixed(2)}×`);
 const n0 = (v: number) => v.toFixed(0);
 hub.density.forEach((d, i) => {
   line(`memory for ${d.devices} idle connections`, d.bytes, mosq?.density[i]?.bytes, mb);
