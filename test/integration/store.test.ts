@@ -163,6 +163,20 @@ describe('device state from telemetry', () => {
     expect(ids.map((id) => raw(id).battery)).toEqual([20, 51, 52, 53, 54]);
   });
 
+  it('is not written for the silence check: a device that spoke since is left out, one silent even so is written first', () => {
+    const [quiet, spoke] = ['TEL-Q1', 'TEL-Q2'].map(make) as [string, string];
+    clock = at(7200);
+    devices.noteTelemetry(quiet, at(100), hb(100, 61));
+    devices.noteTelemetry(spoke, at(7190), hb(7190, 62));
+    const candidates = devices.silentCandidates(clock, 2).filter((c) => c.id === quiet || c.id === spoke);
+    // The database has neither ever seen; held, one spoke 10 s ago, the other two hours ago.
+    expect(candidates).toEqual([expect.objectContaining({ id: quiet, lastSeenAt: at(100).toISOString() })]);
+    expect(raw(quiet)).toMatchObject({ last_seen_at: at(100).toISOString(), battery: 61 });
+    expect(raw(spoke)).toMatchObject({ last_seen_at: null, battery: null });
+    expect(devices.pendingTelemetry()).toBe(1);
+    expect(devices.writeTelemetry()).toBe(1);
+  });
+
   it('keeps what it could not write, for the next write', () => {
     const e = make('TEL-E');
     devices.noteTelemetry(e, at(20), hb(20, 42));
