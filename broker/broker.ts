@@ -369,7 +369,7 @@ export async function startBroker(opts: BrokerOptions): Promise<Broker> {
   const servers = [...plain?.servers ?? [], ...secure?.servers ?? []];
   const port = plain?.port ?? 0;
   const tlsPort = secure?.port ?? null;
-  log.info({ port: plain ? port : 'off', tlsPort, host: opts.host, clientCertificates: !!opts.tls?.ca, socketsPerPort: servers.length / (plain && secure ? 2 : 1) }, 'broker: MQTT listening');
+  log.info({ port: plain ? port : 'off', tlsPort, host: opts.host, clientCertificates: !!opts.tls?.ca, sockets: plain?.servers.length ?? 0, tlsSockets: secure?.servers.length ?? 0 }, 'broker: MQTT listening');
 
   return {
     port,

@@ -100,9 +100,10 @@ export class DeviceStore {
   /**
    * Device state from heartbeats and positions, held here and written in batches
    * (`writeTelemetry`): a fleet sending thousands a second costs one row update per device per
-   * batch, not one per message. Every read of device state here writes it first, and so does
-   * every other write of the same columns, so nobody reads an older state than before and a
-   * later care event is never overwritten by an earlier heartbeat.
+   * batch, not one per message. Every read of device state here writes it first (the silence
+   * check reads it instead, `silentCandidates`), and so does every other write of the same
+   * columns, so nobody reads an older state than before and a later care event is never
+   * overwritten by an earlier heartbeat.
    */
   private pending = new Map<string, PendingState>();
   /**
